@@ -1,0 +1,16 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("regions", views.RegionViewSet, basename="region")
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("users", views.UserViewSet, basename="user")
+router.register("calendar/days", views.CalendarDayViewSet, basename="calendar-day")
+
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="me"),
+    path("calendar/add-working-days/", views.AddWorkingDaysView.as_view(), name="add-working-days"),
+    *router.urls,
+]

@@ -1,0 +1,395 @@
+"""Every write of the directory, calendar and deadline policy. Called by the API, the admin,
+the management commands and the tasks alike; each writes its audit row in the same
+transaction. Keyword-only arguments, `<entity>_<action>` names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import audit, policies
+from .choices import DeadlineKind, OrgKind, RegionLevel
+from .errors import RuleViolation
+from .models import ApiKey, CalendarDay, CalendarYear, DeadlinePolicy, Organization, Region, User, UserRole
+
+REGION_FIELDS = ("code", "name", "level", "parent")
+ORG_FIELDS = ("code", "name", "kind", "region", "parent")
+USER_FIELDS = ("username", "email", "org", "is_active", "is_staff", "first_name", "last_name")
+
+
+def _full_clean(obj, exclude: Iterable[str] | None = None) -> None:
+    obj.full_clean(exclude=list(exclude or []))
+
+
+# --- regions ----------------------------------------------------------------------------
+
+
+def _check_region_hierarchy(region: Region) -> None:
+    expected_parent = {RegionLevel.PROVINCE: None, RegionLevel.CITY: RegionLevel.PROVINCE, RegionLevel.COUNTY: RegionLevel.CITY}
+    want = expected_parent.get(region.level)
+    if want is None and region.parent_id is not None:
+        raise RuleViolation(_("A province has no parent region."), field="parent")
+    if want is not None:
+        if region.parent is None:
+            raise RuleViolation(_("A city or county needs its parent region."), field="parent")
+        if region.parent.level != want:
+            raise RuleViolation(
+                _("The parent of a %(level)s must be a %(parent)s.")
+                % {"level": RegionLevel(region.level).label, "parent": RegionLevel(want).label},
+                field="parent",
+            )
+
+
+@transaction.atomic
+def region_create(*, actor, code: str, name: str, level: str, parent: Region | None = None) -> Region:
+    region = Region(code=code, name=name, level=level, parent=parent)
+    _full_clean(region)
+    _check_region_hierarchy(region)
+    region.save()
+    audit.record(actor=actor, action="region.create", obj=region, changes=audit.diff(None, audit.snapshot(region, REGION_FIELDS)))
+    return region
+
+
+@transaction.atomic
+def region_update(*, actor, region: Region, data: dict[str, Any]) -> Region:
+    before = audit.snapshot(region, REGION_FIELDS)
+    for field, value in data.items():
+        setattr(region, field, value)
+    _full_clean(region)
+    _check_region_hierarchy(region)
+    region.save()
+    audit.record(actor=actor, action="region.update", obj=region, changes=audit.diff(before, audit.snapshot(region, REGION_FIELDS)))
+    return region
+
+
+# --- organizations ----------------------------------------------------------------------
+
+
+def _check_org(org: Organization) -> None:
+    if org.kind == OrgKind.AUTHORITY:
+        clash = Organization.objects.filter(region_id=org.region_id, kind=OrgKind.AUTHORITY).exclude(pk=org.pk).first()
+        if clash is not None:
+            raise RuleViolation(
+                _("Region %(region)s already has a public-data authority: %(org)s.") % {"region": org.region, "org": clash.name},
+                field="kind",
+                code="authority_exists",
+            )
+    if org.parent_id is not None and org.parent_id == org.pk:
+        raise RuleViolation(_("An institution cannot be its own parent."), field="parent")
+    if org.pk is not None and org.parent_id is not None:
+        node = org.parent
+        while node is not None:
+            if node.pk == org.pk:
+                raise RuleViolation(_("This parent would make a cycle of institutions."), field="parent")
+            node = node.parent
+    if org.pk is not None and org.kind != OrgKind.AUTHORITY:
+        if UserRole.objects.filter(user__org_id=org.pk, role="authority").exists():
+            raise RuleViolation(
+                _("Users of this institution hold the authority role; remove it before changing the kind."), field="kind"
+            )
+
+
+@transaction.atomic
+def organization_create(
+    *, actor, code: str, name: str, kind: str, region: Region, parent: Organization | None = None
+) -> Organization:
+    org = Organization(code=code.strip().upper(), name=name, kind=kind, region=region, parent=parent)
+    _check_org(org)
+    _full_clean(org)
+    org.save()
+    audit.record(actor=actor, action="organization.create", obj=org, org=org, changes=audit.diff(None, audit.snapshot(org, ORG_FIELDS)))
+    return org
+
+
+@transaction.atomic
+def organization_update(*, actor, org: Organization, data: dict[str, Any]) -> Organization:
+    org = Organization.objects.select_for_update().get(pk=org.pk)
+    before = audit.snapshot(org, ORG_FIELDS)
+    for field, value in data.items():
+        if field == "code" and isinstance(value, str):
+            value = value.strip().upper()
+        setattr(org, field, value)
+    _check_org(org)
+    _full_clean(org)
+    org.save()
+    audit.record(actor=actor, action="organization.update", obj=org, org=org, changes=audit.diff(before, audit.snapshot(org, ORG_FIELDS)))
+    return org
+
+
+# --- users and roles --------------------------------------------------------------------
+
+
+def _check_roles(roles: Iterable[str], org: Organization | None) -> list[str]:
+    roles = sorted(set(roles))
+    for role in roles:
+        if not policies.role_allowed_in_org(role, org):
+            raise RuleViolation(
+                _("The authority role is only for users of a public-data authority institution."), field="roles"
+            )
+    if roles and org is None:
+        raise RuleViolation(_("A user with roles must belong to an institution."), field="org")
+    return roles
+
+
+def _user_snapshot(user: User) -> dict[str, Any]:
+    snap = audit.snapshot(user, USER_FIELDS)
+    snap["roles"] = list(user.roles)
+    return snap
+
+
+def _set_roles(user: User, roles: list[str]) -> None:
+    UserRole.objects.filter(user=user).exclude(role__in=roles).delete()
+    existing = set(UserRole.objects.filter(user=user).values_list("role", flat=True))
+    UserRole.objects.bulk_create([UserRole(user=user, role=r) for r in roles if r not in existing])
+    user._roles_cache = list(roles)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor,
+    username: str,
+    org: Organization | None,
+    roles: Iterable[str] = (),
+    email: str = "",
+    password: str | None = None,
+    is_active: bool = True,
+    is_staff: bool = False,
+    first_name: str = "",
+    last_name: str = "",
+) -> User:
+    roles = _check_roles(roles, org)
+    user = User(
+        username=username, org=org, email=email, is_active=is_active, is_staff=is_staff,
+        first_name=first_name, last_name=last_name,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    _full_clean(user, exclude=["password"])
+    user.save()
+    _set_roles(user, roles)
+    audit.record(actor=actor, action="user.create", obj=user, org=org, changes=audit.diff(None, _user_snapshot(user)))
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor, user: User, data: dict[str, Any]) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = _user_snapshot(user)
+    data = dict(data)
+    roles = data.pop("roles", None)
+    password = data.pop("password", None)
+    for field, value in data.items():
+        setattr(user, field, value)
+    roles = _check_roles(roles if roles is not None else user.roles, user.org)
+    if password:
+        user.set_password(password)
+    _full_clean(user, exclude=["password"])
+    user.save()
+    _set_roles(user, roles)
+    changes = audit.diff(before, _user_snapshot(user))
+    if password:
+        changes["password"] = ["***", "***"]
+    audit.record(actor=actor, action="user.update", obj=user, org=user.org, changes=changes)
+    return user
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+KEY_PREFIX = "gdk_"
+
+
+def _hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(
+    *, actor, user: User, name: str = "", scope: str = "read_write", expires_at: dt.datetime | None = None,
+    days: int | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key for `user`; returns the model and the raw key, which is never stored."""
+    now = timezone.now()
+    if expires_at is None:
+        expires_at = now + dt.timedelta(days=days or settings.API_KEY_DEFAULT_DAYS)
+    if expires_at <= now:
+        raise RuleViolation(_("The expiry time must be in the future."), field="expires_at")
+    if not user.is_active:
+        raise RuleViolation(_("This user is inactive and cannot get an API key."), field="user")
+    prefix = KEY_PREFIX + secrets.token_hex(4)
+    raw = f"{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(user=user, name=name, prefix=prefix, key_hash=_hash_key(raw), scope=scope, expires_at=expires_at)
+    _full_clean(key, exclude=["key_hash"])
+    key.save()
+    audit.record(
+        actor=actor, action="apikey.create", obj=key, object_repr=f"{prefix}… ({user.username})", org=user.org,
+        changes={"prefix": [None, prefix], "scope": [None, scope], "expires_at": [None, expires_at], "user": [None, user.pk]},
+    )
+    return key, raw
+
+
+@transaction.atomic
+def api_key_revoke(*, actor, key: ApiKey) -> ApiKey:
+    key = ApiKey.objects.select_for_update().select_related("user").get(pk=key.pk)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit.record(
+            actor=actor, action="apikey.revoke", obj=key, object_repr=f"{key.prefix}… ({key.user.username})",
+            org=key.user.org, changes={"revoked_at": [None, key.revoked_at]},
+        )
+    return key
+
+
+LAST_USED_GRANULARITY = dt.timedelta(seconds=60)
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    """The usable key for a raw key string, or None. Records the last-used time at most
+    once a minute (one conditional UPDATE) so the hot path stays read-only."""
+    if not raw.startswith(KEY_PREFIX) or len(raw) > 128:
+        return None
+    key = ApiKey.objects.select_related("user", "user__org").filter(key_hash=_hash_key(raw)).first()
+    now = timezone.now()
+    if key is None or not key.is_usable(now) or not key.user.is_active:
+        return None
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+# --- calendar ---------------------------------------------------------------------------
+
+HOLIDAY_NAMES_ZH = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+}
+
+
+@transaction.atomic
+def calendar_days_set(
+    *, actor, year: int, days: list[dict[str, Any]], source: str = "manual", replace: bool = False
+) -> list[CalendarDay]:
+    """Enter (or correct) the official exceptions of one year and mark the year known.
+    `days` holds {date, is_working_day, name}. With `replace`, days of that year not listed
+    are removed (the full schedule was entered). Provisional deadlines are recomputed."""
+    for entry in days:
+        if entry["date"].year != year:
+            raise RuleViolation(
+                _("%(date)s is not in %(year)s.") % {"date": entry["date"], "year": year}, field="date"
+            )
+    saved = []
+    before = {
+        d.date.isoformat(): [d.is_working_day, d.name] for d in CalendarDay.objects.filter(date__year=year)
+    }
+    if replace:
+        CalendarDay.objects.filter(date__year=year).exclude(date__in=[e["date"] for e in days]).delete()
+    for entry in days:
+        obj, _created = CalendarDay.objects.update_or_create(
+            date=entry["date"], defaults={"is_working_day": entry["is_working_day"], "name": entry.get("name", "")}
+        )
+        saved.append(obj)
+    year_obj, year_created = CalendarYear.objects.get_or_create(year=year, defaults={"source": source})
+    after = {
+        d.date.isoformat(): [d.is_working_day, d.name] for d in CalendarDay.objects.filter(date__year=year)
+    }
+    audit.record(
+        actor=actor, action="calendar.update", object_type="catalog.calendaryear", object_id=year,
+        object_repr=str(year), changes=audit.diff(before, after),
+    )
+    if year_created:
+        transaction.on_commit(lambda: recompute_provisional_deadlines(years=[year]))
+    return saved
+
+
+def calendar_seed_from_package(*, actor=None) -> list[int]:
+    """Load every year that the `chinesecalendar` package knows and the database does not."""
+    from chinese_calendar import constants
+
+    by_year: dict[int, list[dict[str, Any]]] = {}
+    for date, name in constants.holidays.items():
+        by_year.setdefault(date.year, []).append(
+            {"date": date, "is_working_day": False, "name": HOLIDAY_NAMES_ZH.get(name, name)}
+        )
+    for date, name in constants.workdays.items():
+        by_year.setdefault(date.year, []).append(
+            {"date": date, "is_working_day": True, "name": _("%(name)s (make-up working day)") % {"name": HOLIDAY_NAMES_ZH.get(name, name)}}
+        )
+    known = set(CalendarYear.objects.values_list("year", flat=True))
+    loaded = []
+    for year in sorted(set(by_year) - known):
+        calendar_days_set(actor=actor, year=year, days=by_year[year], source="chinesecalendar")
+        loaded.append(year)
+    return loaded
+
+
+PROVISIONAL_RECOMPUTERS: list = []
+
+
+def recompute_provisional_deadlines(*, years: list[int]) -> int:
+    """Recompute every provisional deadline now that `years` are known. Each app registers a
+    function (years) -> count in PROVISIONAL_RECOMPUTERS."""
+    return sum(fn(years=years) for fn in PROVISIONAL_RECOMPUTERS)
+
+
+# --- deadline policy --------------------------------------------------------------------
+
+DEFAULT_POLICY = [
+    (DeadlineKind.REQUEST_REPLY, 5, "working_days", "《广东省公共数据管理办法》第二十三条"),
+    (DeadlineKind.REQUEST_FULFIL, 5, "working_days", "《广东省公共数据管理办法》第二十三条"),
+    (DeadlineKind.CATALOG_UPDATE, 15, "working_days", "《广东省公共数据管理办法》第十一条"),
+    (DeadlineKind.CATALOG_REVIEW, 5, "working_days", "《广东省公共数据管理办法》第十一条"),
+    (DeadlineKind.VERIFICATION_REPLY, 5, "working_days", "《广东省公共数据管理办法》第二十三条（及时）"),
+    (DeadlineKind.OBJECTION_REPLY, 5, "working_days", "《广东省公共数据管理办法》第四十二条"),
+    (DeadlineKind.REMINDER_BEFORE, 1, "working_days", "—"),
+    (DeadlineKind.USAGE_FEEDBACK, 3, "months", "《广东省公共数据管理办法》第四十六条"),
+]
+
+
+def deadline_policy_ensure_defaults() -> None:
+    for kind, amount, unit, source in DEFAULT_POLICY:
+        DeadlinePolicy.objects.get_or_create(kind=kind, defaults={"amount": amount, "unit": unit, "source": source})
+
+
+def policy_amount(kind: str) -> int:
+    """The configured figure of one deadline (falls back to the default)."""
+    value = DeadlinePolicy.objects.filter(kind=kind).values_list("amount", flat=True).first()
+    if value is None:
+        value = next(amount for k, amount, _unit, _src in DEFAULT_POLICY if k == kind)
+    return value
+
+
+@transaction.atomic
+def deadline_policy_update(*, actor, policy: DeadlinePolicy, amount: int, note: str | None = None) -> DeadlinePolicy:
+    policy = DeadlinePolicy.objects.select_for_update().get(pk=policy.pk)
+    before = audit.snapshot(policy, ("amount", "note"))
+    if amount < 0 or amount > 365:
+        raise RuleViolation(_("The amount must be between 0 and 365."), field="amount")
+    policy.amount = amount
+    if note is not None:
+        policy.note = note
+    policy.save()
+    audit.record(actor=actor, action="policy.update", obj=policy, changes=audit.diff(before, audit.snapshot(policy, ("amount", "note"))))
+    return policy
+
+
+def validation_error_to_rule(exc: ValidationError) -> RuleViolation:
+    return RuleViolation(errors=exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})

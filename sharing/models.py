@@ -1,0 +1,1 @@
+"""Sharing requests, grants, filings, disputes, events and notifications (issue 4–5)."""

@@ -1,0 +1,85 @@
+"""API keys: hashed at rest, shown once, prefix, expiry, revocation, last use, scope."""
+
+import datetime as dt
+import hashlib
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from catalog import services
+from catalog.models import ApiKey, AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(raw):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def test_key_is_shown_once_and_stored_hashed(api, approver):
+    response = api(approver).post(f"/api/v1/users/{approver.pk}/api-keys/", {"name": "gateway"}, format="json")
+    assert response.status_code == 201
+    raw = response.json()["key"]
+    key = ApiKey.objects.get(prefix=response.json()["prefix"])
+    assert raw.startswith(key.prefix + "_")
+    assert key.key_hash == hashlib.sha256(raw.encode()).hexdigest()
+    assert raw not in str(ApiKey.objects.filter(pk=key.pk).values().first())
+    listing = api(approver).get(f"/api/v1/users/{approver.pk}/api-keys/").json()
+    assert all("key" not in item for item in listing)
+    assert bearer(raw).get("/api/v1/me/").json()["username"] == "bob"
+    assert all(raw not in str(row.changes) for row in AuditEvent.objects.all())
+
+
+def test_command_prints_a_working_key(approver):
+    out = StringIO()
+    call_command("create_api_key", "bob", stdout=out, stderr=StringIO())
+    raw = out.getvalue().strip()
+    assert bearer(raw).get("/api/v1/me/").status_code == 200
+
+
+def test_revocation_is_effective_at_once(approver):
+    key, raw = services.api_key_create(actor=None, user=approver)
+    client = bearer(raw)
+    assert client.get("/api/v1/me/").status_code == 200
+    assert client.post(f"/api/v1/users/{approver.pk}/api-keys/{key.pk}/revoke/").status_code == 200
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+
+
+def test_expired_key_is_refused(approver):
+    key, raw = services.api_key_create(actor=None, user=approver)
+    ApiKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert bearer(raw).get("/api/v1/me/").status_code == 401
+
+
+def test_last_used_is_recorded(approver):
+    key, raw = services.api_key_create(actor=None, user=approver)
+    assert key.last_used_at is None
+    bearer(raw).get("/api/v1/me/")
+    key.refresh_from_db()
+    assert key.last_used_at is not None
+
+
+def test_read_only_key_cannot_write(approver):
+    _key, raw = services.api_key_create(actor=None, user=approver, scope="read")
+    client = bearer(raw)
+    assert client.get("/api/v1/me/").status_code == 200
+    response = client.post(f"/api/v1/users/{approver.pk}/api-keys/", {}, format="json")
+    assert response.status_code == 403
+
+
+def test_others_keys_are_invisible(api, approver, requester):
+    assert api(requester).post(f"/api/v1/users/{approver.pk}/api-keys/", {}, format="json").status_code == 404
+
+
+def test_missing_and_bad_credentials_are_401(anon):
+    response = anon.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert bearer("gdk_00000000_nope").get("/api/v1/me/").status_code == 401
