@@ -1,5 +1,4 @@
-"""Sharing requests, grants, filings and disputes (issue 4) and the event outbox with its
-deliveries (issue 5)."""
+"""The event outbox and its deliveries (issue 5)."""
 
 import uuid
 
@@ -7,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+__all__ = ["Event"]
 
 
 class Event(models.Model):
