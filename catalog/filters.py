@@ -4,7 +4,7 @@ import django_filters as df
 from django.db.models import Q
 
 from .choices import OrgKind, RegionLevel
-from .models import CalendarDay, Organization, Region, User
+from .models import AuditEvent, CalendarDay, Organization, Region, User
 
 
 class RegionFilter(df.FilterSet):
@@ -51,3 +51,19 @@ class CalendarDayFilter(df.FilterSet):
     class Meta:
         model = CalendarDay
         fields = ["year"]
+
+
+class AuditEventFilter(df.FilterSet):
+    action = df.CharFilter()
+    action_prefix = df.CharFilter(field_name="action", lookup_expr="startswith")
+    object_type = df.CharFilter()
+    object_id = df.CharFilter()
+    actor = df.NumberFilter(field_name="actor_id")
+    org = df.NumberFilter(field_name="org_id")
+    ip = df.CharFilter()
+    since = df.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = df.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "action_prefix", "object_type", "object_id", "actor", "org", "ip", "since", "until"]

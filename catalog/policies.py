@@ -16,7 +16,7 @@ from collections.abc import Callable
 from django.db.models import QuerySet
 
 from .choices import OrgKind, Role
-from .models import ApiKey, CalendarDay, Organization, Region, User
+from .models import ApiKey, AuditEvent, CalendarDay, Organization, Region, User
 
 
 def is_admin(user) -> bool:
@@ -70,6 +70,29 @@ def visible_calendar_days(user) -> QuerySet[CalendarDay]:
     return CalendarDay.objects.all()
 
 
+def region_subtree_ids(region_id: int) -> list[int]:
+    """The region and every region below it (three levels at most)."""
+    ids = [region_id]
+    frontier = [region_id]
+    while frontier:
+        frontier = list(Region.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
+        ids.extend(frontier)
+    return ids
+
+
+def visible_audit_events(user) -> QuerySet[AuditEvent]:
+    """Auditors and administrators read everything; a data authority reads the records of
+    institutions in its region and below; a CDO reads the own institution's records."""
+    qs = AuditEvent.objects.all()
+    if is_admin(user) or has_role(user, Role.AUDITOR):
+        return qs
+    if is_authority_officer(user):
+        return qs.filter(org__region_id__in=region_subtree_ids(user.org.region_id))
+    if has_role(user, Role.CDO) and user.org_id:
+        return qs.filter(org_id=user.org_id)
+    return qs.none()
+
+
 # --- actions ----------------------------------------------------------------------------
 
 Rule = Callable[[User, object], bool]
@@ -108,6 +131,8 @@ RULES: dict[str, Rule] = {
     "calendar.edit": _admin,
     "policy.edit": _admin,
     "me.view": _anyone,
+    "audit.view": lambda user, obj=None: is_admin(user) or has_role(user, Role.AUDITOR) or is_authority_officer(user)
+    or has_role(user, Role.CDO),
 }
 
 

@@ -79,7 +79,11 @@ class PolicyPermission(permissions.BasePermission):
 
     def _action(self, view) -> str | None:
         mapping = getattr(view, "policy_actions", {})
+        if hasattr(view, "action") and view.action is None:
+            return None  # a method the viewset does not route: DRF answers 405
         action = getattr(view, "action", None) or view.request.method.lower()
+        if action == "metadata":
+            return None  # OPTIONS: describes the endpoint, changes nothing
         if action not in mapping:
             raise KeyError(f"{type(view).__name__} has no policy action for {action!r}")
         return mapping[action]

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from .. import calendar as wcal
 from ..choices import ApiKeyScope, Role
-from ..models import ApiKey, CalendarDay, Organization, Region, User
+from ..models import ApiKey, AuditEvent, CalendarDay, Organization, Region, User
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -126,3 +126,13 @@ class CalendarYearStatusSerializer(serializers.Serializer):
 def add_working_days_payload(start, days):
     due_at, provisional = wcal.add_working_days(start, days)
     return {"start": start, "days": days, "due_at": due_at, "provisional": provisional}
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id", "occurred_at", "actor", "actor_name", "api_key_prefix", "org", "ip", "request_id", "action",
+            "object_type", "object_id", "object_repr", "changes", "prev_hash", "hash",
+        ]
+        read_only_fields = fields

@@ -8,6 +8,7 @@ router.register("regions", views.RegionViewSet, basename="region")
 router.register("organizations", views.OrganizationViewSet, basename="organization")
 router.register("users", views.UserViewSet, basename="user")
 router.register("calendar/days", views.CalendarDayViewSet, basename="calendar-day")
+router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),

@@ -1,8 +1,10 @@
 """Thin viewsets of the directory: querysets from policies (404 outside them), actions
 checked by PolicyPermission (403), writes through services."""
 
+import csv
+
 from django.db import connection
-from django.http import JsonResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -10,9 +12,9 @@ from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from .. import policies, services
+from .. import audit, policies, services
 from ..errors import NotVisible
-from ..filters import CalendarDayFilter, OrganizationFilter, RegionFilter, UserFilter
+from ..filters import AuditEventFilter, CalendarDayFilter, OrganizationFilter, RegionFilter, UserFilter
 from .common import PolicyPermission
 from .serializers import (
     AddWorkingDaysQuerySerializer,
@@ -20,6 +22,7 @@ from .serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
+    AuditEventSerializer,
     CalendarDaySerializer,
     CalendarDaysInputSerializer,
     MeSerializer,
@@ -222,3 +225,61 @@ def readyz(request):
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
 
 
+
+
+def safe_cell(value) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ (or a tab/CR) is
+    prefixed with an apostrophe so Excel and WPS show it as text."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+class AuditEventViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """The audit trail (read-only). Every read of it is itself recorded."""
+
+    serializer_class = AuditEventSerializer
+    filterset_class = AuditEventFilter
+    policy_actions = {"list": "audit.view", "retrieve": "audit.view", "export": "audit.view"}
+
+    def get_queryset(self):
+        return policies.visible_audit_events(self.request.user).order_by("-id")
+
+    def _record_read(self, request, what: str) -> None:
+        audit.record(
+            actor=request.user, action=f"audit.{what}", object_type="catalog.auditevent", object_id="",
+            object_repr=what, changes={"query": [None, dict(request.query_params.lists())]},
+        )
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        self._record_read(request, "list")
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        self._record_read(request, "read")
+        return response
+
+    @extend_schema(responses={(200, "text/csv"): str}, summary="Export the filtered audit trail as CSV")
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request):
+        qs = self.filter_queryset(self.get_queryset())[:100_000]
+        self._record_read(request, "export")
+        columns = ["id", "occurred_at", "actor_name", "api_key_prefix", "org_id", "ip", "action", "object_type", "object_id", "object_repr", "changes", "hash"]
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield "\ufeff" + writer.writerow(columns)
+            for row in qs.values_list(*columns).iterator(chunk_size=2000):
+                yield writer.writerow([safe_cell(v) for v in row])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+        return response
