@@ -6,7 +6,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup install migrate demo lint fmt check ci bench clean worker
+.PHONY: run test setup install migrate demo lint fmt check ci bench clean worker messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ fmt: install
 check: install
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check
+
+## Refresh the translation catalogues (English msgids, Simplified Chinese in */locale/zh_Hans)
+## and compile them; needs GNU gettext (apt-get install gettext).
+messages: install
+	cd catalog && ../$(VENV)/bin/django-admin makemessages -l zh_Hans --no-obsolete && ../$(VENV)/bin/django-admin compilemessages -l zh_Hans
+	cd sharing && ../$(VENV)/bin/django-admin makemessages -l zh_Hans --no-obsolete && ../$(VENV)/bin/django-admin compilemessages -l zh_Hans
 
 bench: install
 	$(PY) -m tests.bench

@@ -222,3 +222,5 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+from . import resource_admin  # noqa: E402, F401 - the catalog admin registers itself

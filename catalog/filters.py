@@ -2,9 +2,23 @@
 
 import django_filters as df
 from django.db.models import Q
+from django.utils import timezone
 
-from .choices import OrgKind, RegionLevel
-from .models import AuditEvent, CalendarDay, Organization, Region, User
+from . import search
+from .choices import (
+    CatalogTaskStatus,
+    Classification,
+    DataForm,
+    OpenType,
+    OrgKind,
+    RegionLevel,
+    ResourceStatus,
+    SecurityGrade,
+    SharingMethod,
+    SharingType,
+    UpdateFrequency,
+)
+from .models import AuditEvent, CalendarDay, CatalogTask, Organization, Region, Resource, ResourceFiling, User
 
 
 class RegionFilter(df.FilterSet):
@@ -67,3 +81,79 @@ class AuditEventFilter(df.FilterSet):
     class Meta:
         model = AuditEvent
         fields = ["action", "action_prefix", "object_type", "object_id", "actor", "org", "ip", "since", "until"]
+
+
+# --- the catalog ------------------------------------------------------------------------
+
+
+
+def region_subtree_q(region: Region, field: str = "region") -> Q:
+    """The region and every division below it (GB/T 2260 codes share their prefix)."""
+    prefix = {RegionLevel.PROVINCE: region.code[:2], RegionLevel.CITY: region.code[:4]}.get(region.level, region.code)
+    return Q(**{f"{field}__code__startswith": prefix})
+
+
+class ResourceFilter(df.FilterSet):
+    """Filters of GET /resources/ (API.md) and the facet endpoint; `q` is the Chinese
+    full-text search of catalog.search (ranked, name matches first)."""
+
+    q = df.CharFilter(method="search_q", max_length=200)
+    sharing_type = df.MultipleChoiceFilter(choices=SharingType.choices)
+    open_type = df.MultipleChoiceFilter(choices=OpenType.choices)
+    status = df.MultipleChoiceFilter(choices=ResourceStatus.choices)
+    update_frequency = df.MultipleChoiceFilter(choices=UpdateFrequency.choices)
+    classification = df.MultipleChoiceFilter(choices=Classification.choices)
+    data_form = df.ChoiceFilter(choices=DataForm.choices)
+    sharing_method = df.ChoiceFilter(choices=SharingMethod.choices)
+    security_grade = df.TypedChoiceFilter(choices=SecurityGrade.choices, coerce=int)
+    source_org = df.ModelChoiceFilter(queryset=Organization.objects.all())
+    region = df.ModelChoiceFilter(queryset=Region.objects.all(), method="in_region")
+    code = df.CharFilter()
+    item_code = df.CharFilter(field_name="items__code", distinct=True)
+    stale = df.BooleanFilter(method="is_stale")
+
+    class Meta:
+        model = Resource
+        fields = ["q", "sharing_type", "open_type", "status", "update_frequency", "classification", "source_org", "region", "code"]
+
+    def search_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return search.apply(queryset, value)
+
+    def in_region(self, queryset, name, value):
+        return queryset.filter(region_subtree_q(value)) if value else queryset
+
+    def is_stale(self, queryset, name, value):
+        if value is None:
+            return queryset
+        stale = Q(status=ResourceStatus.PUBLISHED, refresh_due_at__lt=timezone.now())
+        return queryset.filter(stale) if value else queryset.exclude(stale)
+
+
+class ResourceFilingFilter(df.FilterSet):
+    resource = df.NumberFilter()
+    authority = df.ModelChoiceFilter(queryset=Organization.objects.all())
+    org = df.ModelChoiceFilter(queryset=Organization.objects.all())
+
+    class Meta:
+        model = ResourceFiling
+        fields = ["resource", "authority", "org"]
+
+
+class CatalogTaskFilter(df.FilterSet):
+    org = df.ModelChoiceFilter(queryset=Organization.objects.all())
+    status = df.MultipleChoiceFilter(choices=CatalogTaskStatus.choices)
+    overdue = df.BooleanFilter(method="is_overdue")
+
+    class Meta:
+        model = CatalogTask
+        fields = ["org", "status", "overdue"]
+
+    def is_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        now = timezone.now()
+        overdue = Q(status=CatalogTaskStatus.OPEN, update_due_at__lt=now) | Q(status=CatalogTaskStatus.UPDATED, review_due_at__lt=now)
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
-from .choices import OrgKind, Role
-from .models import ApiKey, AuditEvent, CalendarDay, Organization, Region, User
+from .choices import OpenType, OrgKind, ResourceStatus, Role, SharingType
+from .models import ApiKey, AuditEvent, CalendarDay, CatalogTask, Organization, Region, Resource, ResourceFiling, User
 
 
 def is_admin(user) -> bool:
@@ -93,6 +94,70 @@ def visible_audit_events(user) -> QuerySet[AuditEvent]:
     return qs.none()
 
 
+# Published and retired entries are the public catalog; drafts, submitted and returned
+# entries (and the draft revisions of published ones) only the owner and the reviewer see.
+PUBLIC_RESOURCE_STATUSES = (ResourceStatus.PUBLISHED, ResourceStatus.RETIRED)
+
+
+def visible_resources(user) -> QuerySet[Resource]:
+    """Every institution sees the published catalog; the owning institution also sees its
+    unpublished entries, the reviewing authority's officers those it reviews."""
+    qs = Resource.objects.all()
+    if is_admin(user):
+        return qs
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    cond = Q(status__in=PUBLIC_RESOURCE_STATUSES)
+    if user.org_id:
+        cond |= Q(source_org_id=user.org_id)
+        if is_authority_officer(user):
+            cond |= Q(authority_id=user.org_id)
+    return qs.filter(cond)
+
+
+def visible_resource_filings(user) -> QuerySet[ResourceFiling]:
+    """Filings of no-sharing entries: the authority they were filed with and the owner."""
+    qs = ResourceFiling.objects.all()
+    if is_admin(user):
+        return qs
+    if not getattr(user, "org_id", None):
+        return qs.none()
+    return qs.filter(Q(org_id=user.org_id) | Q(authority_id=user.org_id))
+
+
+def visible_catalog_tasks(user) -> QuerySet[CatalogTask]:
+    """Update tasks: the institution concerned and its authority."""
+    qs = CatalogTask.objects.all()
+    if is_admin(user):
+        return qs
+    if not getattr(user, "org_id", None):
+        return qs.none()
+    return qs.filter(Q(org_id=user.org_id) | Q(authority_id=user.org_id))
+
+
+def reviewing_authority(org: Organization) -> Organization | None:
+    """The data authority that reviews `org`'s catalog: the authority of its region, or of the
+    nearest region above it that has one (Art. 10)."""
+    chain = [org.region, *org.region.ancestors()]
+    found = {a.region_id: a for a in Organization.objects.filter(kind=OrgKind.AUTHORITY, region__in=chain)}
+    for region in chain:
+        if region.pk in found:
+            return found[region.pk]
+    return None
+
+
+def open_sharing_conflict(*, sharing_type: str, open_type: str, has_sensitive_items: bool) -> str | None:
+    """An entry with personal or sensitive items may not be shared unconditionally *and*
+    opened unconditionally at once (Art. 24, 32: least privilege, personal privacy). Returns
+    the message for people, or None."""
+    if has_sensitive_items and sharing_type == SharingType.UNCONDITIONAL and open_type == OpenType.OPEN:
+        return _(
+            "An entry with personal or sensitive data items cannot be shared unconditionally and "
+            "open unconditionally at the same time; make it conditional or not open."
+        )
+    return None
+
+
 # --- actions ----------------------------------------------------------------------------
 
 Rule = Callable[[User, object], bool]
@@ -114,6 +179,60 @@ def _key_owner_or_admin(user, obj=None) -> bool:
     return is_admin(user) or (obj is not None and obj.user_id == user.pk)
 
 
+def _catalog_staff(user, obj=None) -> bool:
+    """Department staff of an institution (creating entries, importing a workbook)."""
+    return is_admin(user) or (has_role(user, Role.STAFF) and user.org_id is not None)
+
+
+def _resource_owner_staff(user, obj=None) -> bool:
+    """Staff of the entry's source institution edit, submit and delete it."""
+    if is_admin(user):
+        return True
+    if obj is None:
+        return has_role(user, Role.STAFF) and user.org_id is not None
+    return has_role(user, Role.STAFF) and same_org(user, obj.source_org_id)
+
+
+def _resource_reviewer(user, obj=None) -> bool:
+    """Officers of the data authority that reviews the entry (the owner's region's)."""
+    if is_admin(user):
+        return True
+    if not is_authority_officer(user):
+        return False
+    return obj is None or (obj.authority_id is not None and obj.authority_id == user.org_id)
+
+
+def _resource_owner_or_reviewer(user, obj=None) -> bool:
+    return _resource_owner_staff(user, obj) or _resource_reviewer(user, obj)
+
+
+def _resource_source_org(user, obj=None) -> bool:
+    """Anyone of the source institution, people or machine clients (data refreshes)."""
+    if is_admin(user):
+        return True
+    return obj is None or same_org(user, obj.source_org_id)
+
+
+def _catalog_task_creator(user, obj=None) -> bool:
+    """An authority officer, or staff/CDO of an institution (for itself)."""
+    return is_admin(user) or is_authority_officer(user) or (
+        user.org_id is not None and (has_role(user, Role.STAFF) or has_role(user, Role.CDO))
+    )
+
+
+def _catalog_task_institution(user, obj=None) -> bool:
+    if is_admin(user):
+        return True
+    ok = has_role(user, Role.STAFF) or has_role(user, Role.CDO)
+    return ok and (obj is None or same_org(user, obj.org_id))
+
+
+def _catalog_task_authority(user, obj=None) -> bool:
+    if is_admin(user):
+        return True
+    return is_authority_officer(user) and (obj is None or obj.authority_id == user.org_id)
+
+
 RULES: dict[str, Rule] = {
     "region.view": _anyone,
     "region.create": _admin,
@@ -131,8 +250,25 @@ RULES: dict[str, Rule] = {
     "calendar.edit": _admin,
     "policy.edit": _admin,
     "me.view": _anyone,
+    "ping.view": _anyone,
     "audit.view": lambda user, obj=None: is_admin(user) or has_role(user, Role.AUDITOR) or is_authority_officer(user)
     or has_role(user, Role.CDO),
+    "resource.view": _anyone,  # narrowed by visible_resources
+    "resource.create": _catalog_staff,
+    "resource.update": _resource_owner_staff,
+    "resource.delete": _resource_owner_staff,
+    "resource.submit": _resource_owner_staff,
+    "resource.approve": _resource_reviewer,
+    "resource.return": _resource_reviewer,
+    "resource.retire": _resource_owner_or_reviewer,
+    "resource.refresh": _resource_source_org,
+    "resource.import": _catalog_staff,
+    "resource.export": _anyone,
+    "resource_filing.view": _anyone,  # narrowed by visible_resource_filings
+    "catalog_task.view": _anyone,  # narrowed by visible_catalog_tasks
+    "catalog_task.create": _catalog_task_creator,
+    "catalog_task.complete": _catalog_task_institution,
+    "catalog_task.close": _catalog_task_authority,
 }
 
 

@@ -316,7 +316,7 @@ def calendar_days_set(
         object_repr=str(year), changes=audit.diff(before, after),
     )
     if year_created:
-        transaction.on_commit(lambda: recompute_provisional_deadlines(years=[year]))
+        recompute_provisional_deadlines(years=[year])
     return saved
 
 
@@ -393,3 +393,24 @@ def deadline_policy_update(*, actor, policy: DeadlinePolicy, amount: int, note: 
 
 def validation_error_to_rule(exc: ValidationError) -> RuleViolation:
     return RuleViolation(errors=exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+
+
+# --- the catalog: its services live in catalog_services.py and are public from here ------
+
+from . import catalog_services as _catalog  # noqa: E402 - after the names it uses from here
+
+catalog_task_close = _catalog.catalog_task_close
+catalog_task_complete = _catalog.catalog_task_complete
+catalog_task_create = _catalog.catalog_task_create
+recompute_catalog_deadlines = _catalog.recompute_catalog_deadlines
+resource_approve = _catalog.resource_approve
+resource_create = _catalog.resource_create
+resource_delete = _catalog.resource_delete
+resource_refresh_record = _catalog.resource_refresh_record
+resource_retire = _catalog.resource_retire
+resource_return = _catalog.resource_return
+resource_submit = _catalog.resource_submit
+resource_update = _catalog.resource_update
+resource_snapshot = _catalog.resource_snapshot
+
+PROVISIONAL_RECOMPUTERS.append(recompute_catalog_deadlines)

@@ -178,6 +178,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
@@ -192,7 +193,44 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}
+# The beat schedule lives here, in code; django_celery_beat's DatabaseScheduler copies it into
+# the database on start, where administrators see it (and can pause or retime an entry) in
+# the admin under "Periodic tasks". Scans are idempotent (DeadlineNotice claims), so running
+# them more often than needed only costs a query.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE: dict = {
+    # Outbox safety net: events still undelivered a minute after they occurred (broker was
+    # down, worker killed, deploy) are queued again.
+    "sweep-undelivered-events": {"task": "sharing.tasks.sweep_events", "schedule": 30.0},
+    # Webhook retries whose back-off has passed, and attempts whose worker died.
+    "sweep-webhook-retries": {"task": "sharing.tasks.sweep_webhook_retries", "schedule": 30.0},
+    # Catalog review deadlines and stale-data refreshes (Art. 11, 16): reminders one working
+    # day before, escalations on the working days after. Hourly, at five past.
+    "scan-catalog-deadlines": {"task": "sharing.tasks.scan_catalog_deadlines", "schedule": crontab(minute=5)},
+    # From 1 November, next year's working-day calendar missing: the provincial authority is
+    # told once a week (the task runs daily at 09:00 and claims one notice per ISO week).
+    "scan-calendar-missing": {"task": "sharing.tasks.scan_calendar_missing", "schedule": crontab(hour=9, minute=0)},
+    # Request answer and sharing deadlines (Art. 23): reminders one working day before,
+    # escalation approver → CDO → data authority on the working days after. Hourly.
+    "scan-request-deadlines": {"task": "sharing.tasks.scan_request_deadlines", "schedule": crontab(minute=15)},
+    # Grants: expiry at the end date, a notice two weeks before, quarterly usage feedback
+    # reminders (Art. 46). Daily at 01:30, after the date has turned.
+    "scan-grants": {"task": "sharing.tasks.scan_grants", "schedule": crontab(hour=1, minute=30)},
+}
+
+# Notifications and webhooks (delivered by the Celery tasks above).
+SITE_URL = os.environ.get("SITE_URL", "")  # prefix of the links in e-mails, e.g. https://data.example.gov.cn
+EVENT_MAX_ATTEMPTS = env_int("EVENT_MAX_ATTEMPTS", 50)  # re-dispatches of one event before the sweep gives up
+EMAIL_MAX_ATTEMPTS = env_int("NOTIFY_EMAIL_MAX_ATTEMPTS", 8)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)  # connect and read, per attempt
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)  # first back-off; doubles per attempt
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = env_int("WEBHOOK_RETRY_MAX_DELAY_SECONDS", 3600)
+WEBHOOK_RETRY_WINDOW_HOURS = env_int("WEBHOOK_RETRY_WINDOW_HOURS", 24)  # keep retrying at least this long
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 24)  # failing without success → disabled
+WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", WEBHOOK_TIMEOUT_SECONDS + 60)  # a dead worker's claim expires
+WEBHOOK_COUNTDOWN_MAX_SECONDS = env_int("WEBHOOK_COUNTDOWN_MAX_SECONDS", 300)  # longer waits: the retry sweep
+WEBHOOK_SWEEP_GRACE_SECONDS = env_int("WEBHOOK_SWEEP_GRACE_SECONDS", 15)
 
 # REST framework: API keys first so that a missing credential is a 401 with WWW-Authenticate.
 REST_FRAMEWORK = {
@@ -226,6 +264,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # The enum hook first (drf-spectacular's default), then every /api/v1/ operation's error
+    # answers with the shared `Error` body (catalog/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "catalog.api.schema.postprocess_error_responses",
+    ],
 }
 
 # API keys.

@@ -11,6 +11,9 @@ handler500 = "catalog.api.common.json_500"
 
 api_v1 = [
     path("", include("catalog.api.urls")),
+    path("", include("sharing.api.notification_urls")),
+    path("", include("catalog.api.resource_urls")),
+    path("", include("sharing.api.urls")),
 ]
 
 urlpatterns = [

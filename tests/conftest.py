@@ -16,6 +16,13 @@ from .factories import OrganizationFactory, make_user, region
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Test users need no slow password hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager():
     """Tasks run in-process in unit tests; the delivery tests start a real worker."""

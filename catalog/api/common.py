@@ -4,12 +4,15 @@ parameters and the policy permission."""
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError, connection, models
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django_filters import filters as df_filters
+from django_filters import utils as filter_utils
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, permissions, status
 from rest_framework.pagination import PageNumberPagination
@@ -70,7 +73,60 @@ class StrictFilterBackend(DjangoFilterBackend):
             raise exceptions.ValidationError(
                 {name: [_("Unknown query parameter. Allowed: %(allowed)s.") % {"allowed": ", ".join(sorted(allowed))}] for name in unknown}
             )
-        return super().filter_queryset(request, queryset, view)
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise filter_utils.translate_validation(filterset.errors)
+        errors = _number_filter_errors(filterset)
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return filterset.qs
+
+
+# Bounds of the date parts a NumberFilter may look up (`?year=`): beyond them Django raises
+# ValueError while building the query.
+DATE_PART_RANGES = {
+    "year": (1, 9999), "iso_year": (1, 9999), "quarter": (1, 4), "month": (1, 12), "week": (1, 53), "day": (1, 31),
+    "week_day": (1, 7), "iso_week_day": (1, 7), "hour": (0, 23), "minute": (0, 59), "second": (0, 59),
+}
+
+
+def _number_range(filterset, filter_) -> tuple[int | None, int | None] | None:
+    """The whole-number range a NumberFilter's value must lie in: a date part's, or the
+    database range of the integer column (or of the primary key a foreign key points to);
+    None for filters on other fields."""
+    for part in filter_.lookup_expr.split("__"):
+        if part in DATE_PART_RANGES:
+            return DATE_PART_RANGES[part]
+    field = filter_utils.get_model_field(filterset._meta.model, filter_.field_name)
+    if field is not None and field.is_relation and field.many_to_one:
+        field = field.target_field
+    if isinstance(field, models.IntegerField):
+        return connection.ops.integer_field_range(field.get_internal_type())
+    return None
+
+
+def _number_filter_errors(filterset) -> dict[str, list[str]]:
+    """A number filter on an integer field takes a whole number in the column's range: a huge
+    or fractional id is a 400 here, not an OverflowError (SQLite), a DataError (PostgreSQL)
+    or a silently truncated value when the query runs."""
+    errors = {}
+    for name, filter_ in filterset.filters.items():
+        value = filterset.form.cleaned_data.get(name)
+        if not isinstance(filter_, df_filters.NumberFilter) or not isinstance(value, Decimal):
+            continue
+        bounds = _number_range(filterset, filter_)
+        if bounds is None:
+            continue
+        low, high = bounds
+        if (
+            value != value.to_integral_value()
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
+            errors[name] = [_("Enter a whole number between %(low)s and %(high)s.") % {"low": low, "high": high}]
+    return errors
 
 
 class PolicyPermission(permissions.BasePermission):
@@ -148,6 +204,11 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DataError):
+        # A value the column cannot hold (PostgreSQL: an integer out of range, a string too
+        # long). Input validation should have caught it; never a 500 for bad input.
+        log.warning("data error mapped to 400: %s", exc)
+        return Response(_error_body(_("A value is out of the range the field can hold."), "invalid"), status=400)
     elif isinstance(exc, IntegrityError):
         log.warning("integrity error mapped to 409: %s", exc)
         return Response(

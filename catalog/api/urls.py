@@ -12,6 +12,7 @@ router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
+    path("ping/", views.PingView.as_view(), name="ping"),
     path("calendar/add-working-days/", views.AddWorkingDaysView.as_view(), name="add-working-days"),
     *router.urls,
 ]

@@ -11,6 +11,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from .. import audit, policies, services
 from ..errors import NotVisible
@@ -97,7 +98,9 @@ class UserViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixi
         return super().get_permissions()
 
     def perform_create(self, serializer):
-        serializer.instance = services.user_create(actor=self.request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        data.setdefault("org", None)  # optional in the serializer (the model's null=True); the service decides
+        serializer.instance = services.user_create(actor=self.request.user, **data)
 
     def perform_update(self, serializer):
         serializer.instance = services.user_update(actor=self.request.user, user=serializer.instance, data=serializer.validated_data)
@@ -146,6 +149,18 @@ class MeView(GenericAPIView):
 
     def get(self, request):
         return Response(MeSerializer(request.user, context={"request": request}).data)
+
+
+class PingView(APIView):
+    """`{"ok": true}`: a trivial endpoint with the authentication, permission and throttling
+    of every endpoint (the baseline of the grants/check benchmark)."""
+
+    permission_classes = [PolicyPermission]
+    policy_actions = {"get": "ping.view"}
+
+    @extend_schema(responses={200: {"type": "object", "properties": {"ok": {"type": "boolean"}}}}, summary="Liveness of the API for a caller")
+    def get(self, request):
+        return Response({"ok": True})
 
 
 class CalendarDayViewSet(PolicyViewSet, mixins.ListModelMixin):

@@ -1,3 +1,252 @@
-"""Sharing requests, grants, filings and disputes (issue 4)."""
+"""Sharing requests, grants, filings, usage reports and disputes (SPEC §3, Art. 22–26, 46, 51)."""
 
-__all__: list[str] = []
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, F, Q, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.choices import Network
+
+from ..choices import (
+    DeliveryMethod,
+    DisputeOutcome,
+    DisputeStage,
+    DisputeStatus,
+    FilingReason,
+    GrantStatus,
+    PurposeCategory,
+    RequestKind,
+    RequestStatus,
+    VerificationResult,
+)
+
+__all__ = ["SharingRequest", "Grant", "RequestFiling", "GrantUsage", "Dispute", "DisputeStep", "due_expression"]
+
+OPEN_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.APPROVED)
+
+
+def due_expression() -> Case:
+    """The running deadline as SQL (`due_at`): the answer deadline while submitted, the
+    sharing deadline once approved. The approver's queue sorts by it, and `req_src_due_idx`
+    indexes this very expression, so keep the two the same."""
+    return Case(
+        When(status=RequestStatus.SUBMITTED, then=F("reply_due_at")),
+        When(status=RequestStatus.APPROVED, then=F("fulfil_due_at")),
+    )
+
+
+class SharingRequest(models.Model):
+    """A request of one institution for one published resource (and so one source), or a
+    verification/comparison request. Deadlines are columns with partial indexes over the open
+    statuses; `is_overdue` is derived from them, never from history."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=RequestKind.choices, default=RequestKind.SHARING)
+    requester_org = models.ForeignKey(
+        "catalog.Organization", verbose_name=_("requesting institution"), on_delete=models.PROTECT, related_name="requests_made"
+    )
+    resource = models.ForeignKey("catalog.Resource", verbose_name=_("data resource"), on_delete=models.PROTECT, related_name="requests")
+    resource_version = models.PositiveIntegerField(_("resource version"), default=1)
+    source_org = models.ForeignKey(
+        "catalog.Organization", verbose_name=_("source institution"), on_delete=models.PROTECT, related_name="requests_received",
+        help_text=_("Who must answer: the resource's source, or the institution it was transferred to"),
+    )
+    items = models.JSONField(_("items requested"), default=list)
+    scenario = models.TextField(_("business scenario"))
+    purpose = models.TextField(_("purpose"))
+    purpose_category = models.CharField(_("purpose category"), max_length=24, choices=PurposeCategory.choices)
+    duty_basis = models.TextField(_("legal duty of the requester"))
+    sharing_method = models.CharField(_("sharing method"), max_length=16, blank=True)
+    requested_until = models.DateField(_("end date requested"))
+    contact_name = models.CharField(_("contact"), max_length=64)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    system_name = models.CharField(_("consuming business system"), max_length=128)
+    system_network = models.CharField(_("network zone"), max_length=16, choices=Network.choices)
+    system_address = models.CharField(_("system address"), max_length=255, blank=True)
+    verification_subject = models.TextField(
+        _("what to verify"), blank=True, help_text=_("Verification requests: the data to check, e.g. a name and an ID number")
+    )
+    renewal_of = models.ForeignKey(
+        "Grant", verbose_name=_("renewal of"), null=True, blank=True, on_delete=models.SET_NULL, related_name="renewals"
+    )
+
+    status = models.CharField(_("status"), max_length=16, choices=RequestStatus.choices, default=RequestStatus.DRAFT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    reply_started_at = models.DateTimeField(
+        _("answer clock started at"), null=True, blank=True, help_text=_("Submission, resubmission, transfer or reopening")
+    )
+    reply_due_at = models.DateTimeField(_("answer due at"), null=True, blank=True)
+    replied_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    fulfil_due_at = models.DateTimeField(_("sharing due at"), null=True, blank=True)
+    fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
+    deadline_provisional = models.BooleanField(_("provisional deadline"), default=False)
+
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by_system = models.BooleanField(_("approved by the system"), default=False)
+    approved_items = models.JSONField(_("items approved"), default=list, blank=True)
+    approved_until = models.DateField(_("end date approved"), null=True, blank=True)
+    conditions = models.TextField(_("conditions of use"), blank=True)
+    decision_basis = models.TextField(_("legal basis of the rejection"), blank=True)
+    decision_comment = models.TextField(_("comment"), blank=True)
+    delivery_method = models.CharField(_("delivery"), max_length=16, choices=DeliveryMethod.choices, blank=True)
+    delivery_note = models.TextField(_("how it was delivered"), blank=True)
+    verification_result = models.CharField(_("verification result"), max_length=16, choices=VerificationResult.choices, blank=True)
+    transfer_count = models.PositiveSmallIntegerField(_("transfers"), default=0)
+
+    class Meta:
+        verbose_name = _("sharing request")
+        verbose_name_plural = _("sharing requests")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["source_org", "reply_due_at"], condition=Q(status="submitted"), name="req_reply_due_idx"),
+            models.Index(fields=["reply_due_at"], condition=Q(status="submitted"), name="req_reply_scan_idx"),
+            models.Index(fields=["fulfil_due_at"], condition=Q(status="approved"), name="req_fulfil_due_idx"),
+            models.Index(fields=["source_org", "fulfil_due_at"], condition=Q(status="approved"), name="req_src_fulfil_idx"),
+            # The approver's queue: one institution's open requests in `due_at` order (a page is
+            # an index range scan, its count an index scan over that institution's open rows).
+            models.Index(F("source_org"), due_expression(), F("id"), condition=Q(status__in=OPEN_STATUSES), name="req_src_due_idx"),
+            models.Index(fields=["requester_org", "status"], name="req_requester_idx"),
+            models.Index(fields=["resource", "status"], name="req_resource_idx"),
+            models.Index(fields=["deadline_provisional"], condition=Q(deadline_provisional=True), name="req_provisional_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.requester_org_id}→{self.resource_id} ({self.status})"
+
+    @property
+    def due_at(self):
+        """The deadline that is running now, if any."""
+        if self.status == RequestStatus.SUBMITTED:
+            return self.reply_due_at
+        if self.status == RequestStatus.APPROVED:
+            return self.fulfil_due_at
+        return None
+
+    def is_overdue_at(self, now) -> bool:
+        due = self.due_at
+        return due is not None and due < now
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_overdue_at(timezone.now())
+
+
+class Grant(models.Model):
+    """The right of one institution to use some items of one resource for a time (最小授权).
+    Issued on fulfilment (or at once for unconditional data); ends at its end date, by
+    revocation, or when its resource is retired."""
+
+    request = models.ForeignKey(SharingRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="grants")
+    org = models.ForeignKey("catalog.Organization", verbose_name=_("institution"), on_delete=models.PROTECT, related_name="grants")
+    resource = models.ForeignKey("catalog.Resource", verbose_name=_("data resource"), on_delete=models.PROTECT, related_name="grants")
+    items = models.JSONField(_("items"), default=list)
+    conditions = models.TextField(_("conditions of use"), blank=True)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    status = models.CharField(_("status"), max_length=16, choices=GrantStatus.choices, default=GrantStatus.ACTIVE)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.TextField(_("reason"), blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("revoked by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("grant")
+        verbose_name_plural = _("grants")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["org", "resource"], condition=Q(status="active"), name="grant_check_idx"),
+            models.Index(fields=["valid_until"], condition=Q(status="active"), name="grant_expiry_idx"),
+            models.Index(fields=["resource", "status"], name="grant_resource_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"grant #{self.pk} {self.org_id}→{self.resource_id} ({self.status})"
+
+
+class RequestFiling(models.Model):
+    """A record (备案) of a cross-region or cross-level request with a data authority (Art. 25).
+    Needs no decision; visible to that authority."""
+
+    request = models.ForeignKey(SharingRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="filings")
+    authority = models.ForeignKey("catalog.Organization", verbose_name=_("data authority"), on_delete=models.PROTECT, related_name="request_filings")
+    reason = models.CharField(_("reason"), max_length=24, choices=FilingReason.choices, default=FilingReason.CROSS_REGION)
+    created_at = models.DateTimeField(_("filed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("request filing")
+        verbose_name_plural = _("request filings")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["request", "authority"], name="one_filing_per_authority")]
+
+    def __str__(self) -> str:
+        return f"filing #{self.request_id} → {self.authority_id}"
+
+
+class GrantUsage(models.Model):
+    """A usage report on a grant: call counts from machine clients, and the periodic usage
+    feedback the using institution owes (Art. 46)."""
+
+    grant = models.ForeignKey(Grant, verbose_name=_("grant"), on_delete=models.CASCADE, related_name="usage_reports")
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    call_count = models.PositiveBigIntegerField(_("calls"), default=0)
+    feedback = models.TextField(_("usage feedback"), blank=True)
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reported by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("reported at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("usage report")
+        verbose_name_plural = _("usage reports")
+        ordering = ["-period_end", "-id"]
+        indexes = [models.Index(fields=["grant", "period_end"], name="usage_grant_period_idx")]
+
+    def __str__(self) -> str:
+        return f"usage {self.grant_id} {self.period_start}–{self.period_end}"
+
+
+class Dispute(models.Model):
+    """A dispute over a rejected request (Art. 51), coordinated by the data authority of the
+    source's region; an overturned rejection reopens the request."""
+
+    request = models.ForeignKey(SharingRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="disputes")
+    authority = models.ForeignKey("catalog.Organization", verbose_name=_("data authority"), on_delete=models.PROTECT, related_name="disputes")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("opened by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=16, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=DisputeOutcome.choices, blank=True)
+    outcome_comment = models.TextField(_("outcome comment"), blank=True)
+    created_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request"], condition=Q(status="open"), name="one_open_dispute_per_request"),
+        ]
+
+    def __str__(self) -> str:
+        return f"dispute #{self.pk} on request #{self.request_id}"
+
+
+class DisputeStep(models.Model):
+    """One coordination step recorded by the authority."""
+
+    dispute = models.ForeignKey(Dispute, verbose_name=_("dispute"), on_delete=models.CASCADE, related_name="steps")
+    stage = models.CharField(_("stage"), max_length=16, choices=DisputeStage.choices)
+    note = models.TextField(_("note"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dispute step")
+        verbose_name_plural = _("dispute steps")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()}: {self.note[:30]}"

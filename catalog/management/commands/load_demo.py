@@ -9,6 +9,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         counts = load_demo()
         self.stdout.write(
-            f"Demo data: {counts['organizations']} institution(s) and {counts['users']} user(s) created; "
+            f"Demo data: {counts['organizations']} institution(s), {counts['users']} user(s) and "
+            f"{counts.get('resources', 0)} catalog entr(ies) created; "
             f"password for every demo user: {DEMO_PASSWORD}"
         )

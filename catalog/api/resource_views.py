@@ -1,0 +1,300 @@
+"""Thin viewsets of the catalog: querysets from policies (404 outside them), actions checked
+by PolicyPermission (403), writes through services (400/409)."""
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from .. import importexport, policies, selectors, services
+from ..choices import ResourceStatus
+from ..errors import RuleViolation
+from ..filters import CatalogTaskFilter, ResourceFilingFilter, ResourceFilter
+from ..models import Resource
+from .resource_serializers import (
+    CatalogTaskSerializer,
+    CommentSerializer,
+    ImportResultSerializer,
+    ResourceFilingSerializer,
+    ResourceRefreshSerializer,
+    ResourceSerializer,
+    ResourceUpdateSerializer,
+    ResourceVersionSerializer,
+    RetireSerializer,
+    ReturnSerializer,
+)
+from .views import PolicyViewSet
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_FORMATS = ("csv", "xlsx", "dcat")
+
+
+class ResourceViewSet(
+    PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+):
+    """Catalog entries. Search with `?q=` (Chinese words), filters of API.md."""
+
+    serializer_class = ResourceSerializer
+    filterset_class = ResourceFilter
+    policy_actions = {
+        "list": "resource.view", "retrieve": "resource.view", "create": "resource.create",
+        "partial_update": "resource.update", "update": "resource.update", "destroy": "resource.delete",
+        "submit": "resource.submit", "approve": "resource.approve", "return_": "resource.return",
+        "retire": "resource.retire", "versions": "resource.view", "refreshes": "resource.view",
+        "facets": "resource.view", "stale": "resource.view", "import_": "resource.import",
+        "import_template": "resource.import", "export": "resource.export",
+    }
+
+    def get_queryset(self):
+        return (
+            policies.visible_resources(self.request.user)
+            .select_related("source_org", "pending_revision")
+            .defer("search_body", "pending_revision__search_body", "pending_revision__search_name")
+            .prefetch_related("items")
+            .order_by("-updated_at", "-id")
+        )
+
+    def get_serializer_class(self):
+        if self.action == "partial_update":
+            return ResourceUpdateSerializer
+        return super().get_serializer_class()
+
+    def get_permissions(self):
+        if self.action == "refreshes" and self.request.method == "POST":
+            self.policy_actions = {**self.policy_actions, "refreshes": "resource.refresh"}
+        return super().get_permissions()
+
+    def _out(self, resource: Resource, code=status.HTTP_200_OK) -> Response:
+        resource = self.get_queryset().filter(pk=resource.pk).first() or resource
+        return Response(self.get_serializer(resource).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        items = data.pop("items", [])
+        source_org = data.pop("source_org", None) or request.user.org
+        if source_org is None:
+            raise RuleViolation(_("You belong to no institution, so you cannot own catalog entries."), field="source_org")
+        if source_org.pk != request.user.org_id and not policies.is_admin(request.user):
+            raise RuleViolation(_("You can create entries only for your own institution."), field="source_org")
+        resource = services.resource_create(actor=request.user, source_org=source_org, data=data, items=items)
+        return self._out(resource, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        resource = self.get_object()
+        serializer = self.get_serializer(resource, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        items = data.pop("items", None)
+        if "source_org" in data:
+            if data.pop("source_org") != resource.source_org:
+                raise RuleViolation(_("The source institution of an entry cannot change."), field="source_org")
+        edited = services.resource_update(actor=request.user, resource=resource, data=data, items=items)
+        return self._out(edited)
+
+    def perform_destroy(self, instance):
+        services.resource_delete(actor=self.request.user, resource=instance)
+
+    # --- workflow ---------------------------------------------------------------------------
+
+    def _workflow_target(self, resource: Resource) -> Resource:
+        """On a published entry being edited, submit/approve/return act on its new version."""
+        if resource.status == ResourceStatus.PUBLISHED:
+            revision = Resource.objects.filter(revision_of=resource).first()
+            if revision is not None:
+                return revision
+        return resource
+
+    @extend_schema(request=None, responses=ResourceSerializer, summary="Submit a draft or returned entry for review")
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def submit(self, request, pk=None):
+        resource = self._workflow_target(self.get_object())
+        return self._out(services.resource_submit(actor=request.user, resource=resource))
+
+    @extend_schema(request=CommentSerializer, responses=ResourceSerializer, summary="Publish a submitted entry (authority)")
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def approve(self, request, pk=None):
+        resource = self._workflow_target(self.get_object())
+        data = CommentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._out(services.resource_approve(actor=request.user, resource=resource, comment=data.validated_data["comment"]))
+
+    @extend_schema(request=ReturnSerializer, responses=ResourceSerializer, summary="Return a submitted entry with a comment (authority)")
+    @action(detail=True, methods=["post"], url_path="return", filterset_class=None)
+    def return_(self, request, pk=None):
+        resource = self._workflow_target(self.get_object())
+        data = ReturnSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._out(services.resource_return(actor=request.user, resource=resource, comment=data.validated_data["comment"]))
+
+    @extend_schema(request=RetireSerializer, responses=ResourceSerializer, summary="Retire a published entry")
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def retire(self, request, pk=None):
+        data = RetireSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        resource = services.resource_retire(actor=request.user, resource=self.get_object(), reason=data.validated_data["reason"])
+        return self._out(resource)
+
+    @extend_schema(responses=ResourceVersionSerializer(many=True), summary="Published versions with what changed")
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def versions(self, request, pk=None):
+        resource = self.get_object()
+        published_id = resource.revision_of_id or resource.pk
+        qs = resource.versions.model.objects.filter(resource_id=published_id).order_by("-version")
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(ResourceVersionSerializer(page, many=True).data)
+
+    @extend_schema(methods=["GET"], responses=ResourceRefreshSerializer(many=True), summary="Data refreshes (Art. 16)")
+    @extend_schema(
+        methods=["POST"], request=ResourceRefreshSerializer, responses={201: ResourceRefreshSerializer},
+        summary="Record a data refresh (source institution or its machine client)",
+    )
+    @action(detail=True, methods=["get", "post"], filterset_class=None)
+    def refreshes(self, request, pk=None):
+        resource = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(resource.refreshes.order_by("-refreshed_at", "-id"))
+            return self.get_paginated_response(ResourceRefreshSerializer(page, many=True).data)
+        data = ResourceRefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refresh = services.resource_refresh_record(actor=request.user, resource=resource, **data.validated_data)
+        return Response(ResourceRefreshSerializer(refresh).data, status=status.HTTP_201_CREATED)
+
+    # --- search, facets, stale ------------------------------------------------------------
+
+    @extend_schema(
+        responses=inline_serializer("ResourceFacets", {"count": serializers.IntegerField(), "facets": serializers.DictField()}),
+        summary="Counts per sharing type, open type, source institution, region, classification, update frequency",
+    )
+    @action(detail=False, methods=["get"])
+    def facets(self, request):
+        qs = self.filter_queryset(policies.visible_resources(request.user))
+        facets = selectors.resource_facets(qs)
+        count = sum(f["count"] for f in facets["sharing_type"])
+        return Response({"count": count, "facets": facets})
+
+    @extend_schema(responses=ResourceSerializer(many=True), summary="Published entries whose data is stale (Art. 16)")
+    @action(detail=False, methods=["get"])
+    def stale(self, request):
+        qs = selectors.stale_resources(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    # --- import and export ------------------------------------------------------------------
+
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+        responses={201: ImportResultSerializer},
+        summary="Import draft entries from the catalog workbook (.xlsx); all or nothing",
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser], filterset_class=None)
+    def import_(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise RuleViolation(_("Upload the workbook as the form field `file`."), field="file")
+        if request.user.org is None:
+            raise RuleViolation(_("You belong to no institution, so you cannot own catalog entries."), field="file")
+        try:
+            created = importexport.import_workbook(actor=request.user, source_org=request.user.org, content=upload.read())
+        except importexport.ImportFailed as exc:
+            errors = {f"{e['sheet']}!{e['row']}" + (f" {e['column']}" if e["column"] else ""): [e["message"]] for e in exc.rows}
+            first = exc.rows[0]
+            detail = _("Nothing was imported: %(n)s row(s) are wrong. First: sheet %(sheet)s, row %(row)s: %(message)s") % {
+                "n": len(exc.rows), "sheet": first["sheet"], "row": first["row"], "message": first["message"],
+            }
+            return Response({"detail": detail, "code": "import_failed", "errors": errors, "rows": exc.rows}, status=400)
+        body = {"created": len(created), "resources": [{"id": r.pk, "code": r.code, "name": r.name} for r in created]}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY}, summary="The empty import workbook with code lists")
+    @action(detail=False, methods=["get"], url_path="import-template", filterset_class=None, pagination_class=None)
+    def import_template(self, request):
+        response = HttpResponse(importexport.template_workbook(), content_type=XLSX)
+        response["Content-Disposition"] = 'attachment; filename="catalog-import-template.xlsx"'
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("fmt", str, enum=list(EXPORT_FORMATS), description="csv, xlsx or dcat (JSON-LD)")],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, XLSX): OpenApiTypes.BINARY, (200, "application/ld+json"): OpenApiTypes.OBJECT},
+        summary="Export the published catalog (CSV, Excel, DCAT JSON-LD); filters apply",
+    )
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        fmt = request.query_params.get("fmt", "csv")
+        if fmt not in EXPORT_FORMATS:
+            raise exceptions.ValidationError({"fmt": [_("Choose csv, xlsx or dcat.")]})
+        qs = self.filter_queryset(policies.visible_resources(request.user)).filter(status=ResourceStatus.PUBLISHED)
+        resources = importexport.export_queryset(qs)
+        stamp = timezone.localdate().isoformat()
+        if fmt == "csv":
+            response = HttpResponse(importexport.export_csv(resources), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="catalog-{stamp}.csv"'
+        elif fmt == "xlsx":
+            response = HttpResponse(importexport.export_xlsx(resources), content_type=XLSX)
+            response["Content-Disposition"] = f'attachment; filename="catalog-{stamp}.xlsx"'
+        else:
+            body = importexport.export_dcat(resources, base_url=request.build_absolute_uri("/"))
+            response = HttpResponse(body, content_type="application/ld+json; charset=utf-8")
+        return response
+
+    @property
+    def extra_query_params(self):
+        return ("fmt",) if getattr(self, "action", None) == "export" else ()
+
+
+class ResourceFilingViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Filings (备案) of published no-sharing entries with the data authority (Art. 13)."""
+
+    serializer_class = ResourceFilingSerializer
+    filterset_class = ResourceFilingFilter
+    policy_actions = {"list": "resource_filing.view", "retrieve": "resource_filing.view"}
+
+    def get_queryset(self):
+        return policies.visible_resource_filings(self.request.user).select_related("resource").order_by("-filed_at", "-id")
+
+
+class CatalogTaskViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin):
+    """Catalog-update tasks (Art. 11): the institution's legal basis changed; `?overdue=true`
+    lists those past the deadline of their open step."""
+
+    serializer_class = CatalogTaskSerializer
+    filterset_class = CatalogTaskFilter
+    policy_actions = {
+        "list": "catalog_task.view", "retrieve": "catalog_task.view", "create": "catalog_task.create",
+        "complete": "catalog_task.complete", "close": "catalog_task.close",
+    }
+
+    def get_queryset(self):
+        return policies.visible_catalog_tasks(self.request.user).order_by("-created_at", "-id")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        org = data.pop("org", None) or self.request.user.org
+        if org is None:
+            raise RuleViolation(_("Name the institution whose legal basis changed."), field="org")
+        serializer.instance = services.catalog_task_create(
+            actor=self.request.user, org=org, reason=data.get("reason", ""), basis=data.get("basis", "")
+        )
+
+    @extend_schema(request=CommentSerializer, responses=CatalogTaskSerializer, summary="The institution has updated its catalog")
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def complete(self, request, pk=None):
+        data = CommentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.catalog_task_complete(actor=request.user, task=self.get_object(), comment=data.validated_data["comment"])
+        return Response(CatalogTaskSerializer(task).data)
+
+    @extend_schema(request=CommentSerializer, responses=CatalogTaskSerializer, summary="The authority has reviewed the update")
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def close(self, request, pk=None):
+        data = CommentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.catalog_task_close(actor=request.user, task=self.get_object(), comment=data.validated_data["comment"])
+        return Response(CatalogTaskSerializer(task).data)

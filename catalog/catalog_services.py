@@ -1,0 +1,641 @@
+"""Every write of the public-data resource catalog (SPEC §2): entries and their items, the
+review workflow, versions, filings of no-sharing entries, data refreshes and catalog-update
+tasks. Re-exported by catalog.services (import them from there). Each runs in one
+transaction, locks the rows it moves, writes the audit row and emits the domain event.
+
+Who may call what is decided by the callers with catalog.policies.can(); the services check
+the state (409) and the business rules (400)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import audit, policies, search
+from . import calendar as wcal
+from .choices import CatalogTaskStatus, DeadlineKind, OrgKind, ResourceStatus, SharingType
+from .codes import FRESHNESS, resource_code
+from .errors import InvalidTransition, RuleViolation
+from .models import (
+    CatalogTask,
+    DataElementSource,
+    Organization,
+    Region,
+    Resource,
+    ResourceCodeSequence,
+    ResourceFiling,
+    ResourceItem,
+    ResourceRefresh,
+    ResourceVersion,
+)
+
+# The content of an entry: what an edit may change and what a version records.
+CONTENT_FIELDS = (
+    "name", "summary", "keywords", "data_form", "sharing_type", "sharing_conditions", "sharing_basis",
+    "scope_org_kinds", "scope_regions", "sharing_method", "network", "open_type", "open_reason", "open_conditions",
+    "update_frequency", "collecting_org", "verifying_org", "classification", "theme", "security_grade", "legal_basis",
+)
+ITEM_FIELDS = ("code", "name", "data_type", "length", "description", "is_sensitive", "is_source")
+EDITABLE_STATUSES = (ResourceStatus.DRAFT, ResourceStatus.RETURNED)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _emit(**kwargs) -> None:
+    from sharing.events import emit
+
+    emit(**kwargs)
+
+
+def _policy_amount(kind: str) -> int:
+    from .services import policy_amount
+
+    return policy_amount(kind)
+
+
+def _items_snapshot(items: Iterable[ResourceItem | dict]) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            out.append({f: item.get(f) for f in ITEM_FIELDS})
+        else:
+            out.append({f: getattr(item, f) for f in ITEM_FIELDS})
+    return out
+
+
+def resource_snapshot(resource: Resource, items: Iterable[ResourceItem] | None = None) -> dict[str, Any]:
+    """The entry's content (and items) as JSON-able values, for audit rows and versions."""
+    snap = audit.snapshot(resource, ("code", "version", "status", "source_org", *CONTENT_FIELDS))
+    snap["items"] = _items_snapshot(items if items is not None else resource.items.all())
+    return snap
+
+
+def _normalise_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    out, seen = [], set()
+    for i, raw in enumerate(items):
+        code = str(raw.get("code") or "").strip()
+        name = str(raw.get("name") or "").strip()
+        if not code:
+            raise RuleViolation(_("Every data item needs its standard code."), field=f"items[{i}].code")
+        if not name:
+            raise RuleViolation(_("Every data item needs a name."), field=f"items[{i}].name")
+        if code in seen:
+            raise RuleViolation(_("The item code %(code)s is listed twice.") % {"code": code}, field=f"items[{i}].code")
+        seen.add(code)
+        out.append(
+            {
+                "code": code,
+                "name": name,
+                "data_type": raw.get("data_type") or "string",
+                "length": raw.get("length"),
+                "description": raw.get("description") or "",
+                "is_sensitive": bool(raw.get("is_sensitive", False)),
+                "is_source": bool(raw.get("is_source", True)),
+            }
+        )
+    return out
+
+
+def _check_content(resource: Resource, items: list[dict[str, Any]]) -> None:
+    """The rules of Art. 13 and the sensitive-data rule of the policy module; every breach is
+    a 400 naming its field."""
+    errors: dict[str, list[str]] = {}
+    if resource.sharing_type == SharingType.CONDITIONAL:
+        if not (resource.sharing_conditions or "").strip():
+            errors["sharing_conditions"] = [_("A conditional entry must state its sharing conditions.")]
+        if not (resource.sharing_basis or "").strip():
+            errors["sharing_basis"] = [_("A conditional entry must state the basis of its conditions.")]
+    elif resource.sharing_type == SharingType.NONE:
+        if not (resource.sharing_basis or "").strip():
+            errors["sharing_basis"] = [
+                _("A no-sharing entry must cite the law, regulation or national rule that forbids sharing it.")
+            ]
+    conflict = policies.open_sharing_conflict(
+        sharing_type=resource.sharing_type, open_type=resource.open_type,
+        has_sensitive_items=any(i["is_sensitive"] for i in items),
+    )
+    if conflict:
+        errors["sharing_type"] = [conflict]
+        errors["open_type"] = [conflict]
+    known_kinds = set(OrgKind.values)
+    bad_kinds = [k for k in resource.scope_org_kinds or [] if k not in known_kinds]
+    if bad_kinds:
+        errors["scope_org_kinds"] = [_("Unknown institution kind: %(kinds)s.") % {"kinds": ", ".join(map(str, bad_kinds))}]
+    if resource.scope_regions:
+        codes = [str(c) for c in resource.scope_regions]
+        known = set(Region.objects.filter(code__in=codes).values_list("code", flat=True))
+        missing = [c for c in codes if c not in known]
+        if missing:
+            errors["scope_regions"] = [_("Unknown region code: %(codes)s.") % {"codes": ", ".join(missing)}]
+        resource.scope_regions = codes
+    if not (resource.name or "").strip():
+        errors["name"] = [_("The entry needs a name.")]
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise RuleViolation(first, errors=errors)
+
+
+def _claim_sources(org: Organization, items: list[dict[str, Any]]) -> None:
+    """One data element, one source (Art. 14): refuse an item code that another institution
+    already holds as its source; record this institution's new claims."""
+    codes = [i["code"] for i in items if i["is_source"]]
+    if not codes:
+        return
+    for _attempt in range(2):
+        held = DataElementSource.objects.filter(code__in=codes).exclude(org=org).select_related("org").first()
+        if held is not None:
+            raise RuleViolation(
+                _("The data item %(code)s already has a source institution: %(org)s (one data element, one source).")
+                % {"code": held.code, "org": held.org.name},
+                field="items", code="source_conflict",
+            )
+        DataElementSource.objects.bulk_create([DataElementSource(code=c, org=org) for c in codes], ignore_conflicts=True)
+
+
+def _release_sources(org_id: int, codes: Iterable[str]) -> None:
+    """Drop claims that no remaining source item of the institution uses any more."""
+    codes = list(codes)
+    used = set(
+        ResourceItem.objects.filter(resource__source_org_id=org_id, code__in=codes, is_source=True).values_list("code", flat=True)
+    )
+    DataElementSource.objects.filter(org_id=org_id, code__in=[c for c in codes if c not in used]).delete()
+
+
+def _write_items(resource: Resource, items: list[dict[str, Any]]) -> None:
+    resource.items.all().delete()
+    ResourceItem.objects.bulk_create([ResourceItem(resource=resource, position=i, **item) for i, item in enumerate(items)])
+
+
+def _reindex(resource: Resource, items: list[dict[str, Any]]) -> None:
+    resource.search_name = search.index_text(resource.name)
+    resource.search_body = search.index_text(
+        resource.summary, " ".join(map(str, resource.keywords or [])), " ".join(i["name"] for i in items), resource.theme
+    )
+    Resource.objects.filter(pk=resource.pk).update(search_name=resource.search_name, search_body=resource.search_body)
+
+
+def _next_code(org: Organization, classification: str) -> str:
+    seq, _created = ResourceCodeSequence.objects.get_or_create(org=org)
+    seq = ResourceCodeSequence.objects.select_for_update().get(pk=seq.pk)
+    seq.last += 1
+    seq.save(update_fields=["last"])
+    return resource_code(classification, org.code, seq.last)
+
+
+def _lock(resource: Resource) -> Resource:
+    return Resource.objects.select_for_update(of=("self",)).select_related("source_org", "authority").get(pk=resource.pk)
+
+
+def _apply(resource: Resource, data: dict[str, Any]) -> None:
+    for field, value in data.items():
+        if field not in CONTENT_FIELDS:
+            raise RuleViolation(_("This field cannot be changed here."), field=field)
+        if value is None and field not in ("collecting_org", "verifying_org"):
+            value = Resource._meta.get_field(field).get_default()
+        setattr(resource, field, value)
+
+
+# --- entries ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def resource_create(
+    *, actor, source_org: Organization, data: dict[str, Any], items: Iterable[dict[str, Any]] = ()
+) -> Resource:
+    """A new draft entry of `source_org` with a new, never re-used code."""
+    items = _normalise_items(items)
+    resource = Resource(source_org=source_org, region_id=source_org.region_id, created_by=actor if getattr(actor, "pk", None) else None)
+    _apply(resource, data)
+    if not resource.sharing_type:
+        raise RuleViolation(_("Choose a sharing type."), field="sharing_type")
+    _check_content(resource, items)
+    authority = policies.reviewing_authority(source_org)
+    resource.authority = authority
+    resource.code = _next_code(source_org, resource.classification)
+    resource.full_clean(exclude=["search_name", "search_body", "code"])
+    resource.save()
+    _claim_sources(source_org, items)
+    _write_items(resource, items)
+    _reindex(resource, items)
+    audit.record(actor=actor, action="resource.create", obj=resource, org=source_org, changes=audit.diff(None, resource_snapshot(resource)))
+    _emit(type="resource.created", subject=resource, actor=actor, org=source_org, payload={"code": resource.code, "name": resource.name})
+    return resource
+
+
+def _open_revision(resource: Resource) -> Resource | None:
+    return Resource.objects.select_for_update().filter(revision_of=resource).first()
+
+
+@transaction.atomic
+def resource_update(
+    *, actor, resource: Resource, data: dict[str, Any], items: Iterable[dict[str, Any]] | None = None
+) -> Resource:
+    """Edit a draft or returned entry in place. Editing a published entry edits its draft
+    revision (created on the first edit): the published version stays as it is until the
+    authority publishes the new one. Returns the row that was edited."""
+    resource = _lock(resource)
+    if resource.status == ResourceStatus.PUBLISHED:
+        revision = _open_revision(resource)
+        if revision is None:
+            revision = _start_revision(actor=actor, resource=resource)
+        resource = revision
+    if resource.status not in EDITABLE_STATUSES:
+        if resource.status == ResourceStatus.SUBMITTED:
+            raise InvalidTransition(_("The entry is under review and cannot be edited; wait for the authority's decision."))
+        raise InvalidTransition(_("A retired entry cannot be edited."))
+    before = resource_snapshot(resource)
+    current_items = before["items"]
+    new_items = _normalise_items(items) if items is not None else _normalise_items(current_items)
+    _apply(resource, data)
+    _check_content(resource, new_items)
+    resource.full_clean(exclude=["search_name", "search_body", "code"])
+    resource.save()
+    if items is not None:
+        _claim_sources(resource.source_org, new_items)
+        _write_items(resource, new_items)
+        dropped = {i["code"] for i in current_items} - {i["code"] for i in new_items}
+        if dropped:
+            _release_sources(resource.source_org_id, dropped)
+    _reindex(resource, new_items)
+    after = resource_snapshot(resource)
+    audit.record(actor=actor, action="resource.update", obj=resource, org=resource.source_org, changes=audit.diff(before, after))
+    return resource
+
+
+def _start_revision(*, actor, resource: Resource) -> Resource:
+    """The draft of the next version of a published entry: a copy of its content."""
+    revision = Resource(
+        code=resource.code, source_org=resource.source_org, region_id=resource.region_id, authority=resource.authority,
+        status=ResourceStatus.DRAFT, version=resource.version + 1, revision_of=resource,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        search_name=resource.search_name, search_body=resource.search_body,
+    )
+    for field in CONTENT_FIELDS:
+        setattr(revision, field, getattr(resource, field))
+    revision.save()
+    items = list(resource.items.all())
+    ResourceItem.objects.bulk_create(
+        [ResourceItem(resource=revision, position=i.position, **{f: getattr(i, f) for f in ITEM_FIELDS}) for i in items]
+    )
+    audit.record(
+        actor=actor, action="resource.revise", obj=revision, org=resource.source_org,
+        changes={"revision_of": [None, resource.pk], "version": [None, revision.version]},
+    )
+    return revision
+
+
+@transaction.atomic
+def resource_delete(*, actor, resource: Resource) -> None:
+    """Delete a draft (a new entry never submitted, or the draft of a new version). Its code
+    is not re-used."""
+    resource = _lock(resource)
+    if resource.status != ResourceStatus.DRAFT:
+        raise InvalidTransition(_("Only a draft can be deleted; retire a published entry instead."))
+    before = resource_snapshot(resource)
+    codes = [i["code"] for i in before["items"]]
+    pk, org_id = resource.pk, resource.source_org_id
+    resource.delete()
+    _release_sources(org_id, codes)
+    audit.record(
+        actor=actor, action="resource.delete", object_type="catalog.resource", object_id=pk,
+        object_repr=f"{before['code']} {before['name']}", org=org_id, changes=audit.diff(before, None),
+    )
+
+
+# --- review workflow ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def resource_submit(*, actor, resource: Resource, now: dt.datetime | None = None) -> Resource:
+    """Send a draft or returned entry to the data authority; the review deadline runs from
+    the day of submission (CATALOG_REVIEW working days)."""
+    now = now or timezone.now()
+    resource = _lock(resource)
+    if resource.status not in EDITABLE_STATUSES:
+        raise InvalidTransition(
+            _("Only a draft or returned entry can be submitted; this one is %(status)s.") % {"status": resource.get_status_display()}
+        )
+    items = _items_snapshot(resource.items.all())
+    _check_content(resource, _normalise_items(items))
+    before = audit.snapshot(resource, ("status", "submitted_at", "review_due_at", "authority"))
+    due, provisional = wcal.add_working_days(now, _policy_amount(DeadlineKind.CATALOG_REVIEW))
+    resource.authority = policies.reviewing_authority(resource.source_org)
+    resource.status = ResourceStatus.SUBMITTED
+    resource.submitted_at = now
+    resource.review_due_at = due
+    resource.review_deadline_provisional = provisional
+    resource.save()
+    audit.record(
+        actor=actor, action="resource.submit", obj=resource, org=resource.source_org,
+        changes=audit.diff(before, audit.snapshot(resource, ("status", "submitted_at", "review_due_at", "authority"))),
+    )
+    _emit(
+        type="resource.submitted", subject=resource, actor=actor, org=resource.source_org,
+        payload={
+            "code": resource.code, "name": resource.name, "version": resource.version, "authority": resource.authority_id,
+            "review_due_at": due, "deadline_provisional": provisional,
+        },
+    )
+    return resource
+
+
+@transaction.atomic
+def resource_return(*, actor, resource: Resource, comment: str) -> Resource:
+    """The authority sends a submitted entry back with its comment."""
+    if not (comment or "").strip():
+        raise RuleViolation(_("Say what must change: a comment is required to return an entry."), field="comment")
+    resource = _lock(resource)
+    if resource.status != ResourceStatus.SUBMITTED:
+        raise InvalidTransition(_("Only a submitted entry can be returned."))
+    before = audit.snapshot(resource, ("status", "review_due_at", "review_comment"))
+    resource.status = ResourceStatus.RETURNED
+    resource.review_comment = comment.strip()
+    resource.review_due_at = None
+    resource.review_deadline_provisional = False
+    resource.reviewed_at = timezone.now()
+    resource.reviewed_by = actor if getattr(actor, "pk", None) else None
+    resource.save()
+    audit.record(
+        actor=actor, action="resource.return", obj=resource, org=resource.source_org,
+        changes=audit.diff(before, audit.snapshot(resource, ("status", "review_due_at", "review_comment"))),
+    )
+    _emit(
+        type="resource.returned", subject=resource, actor=actor, org=resource.source_org,
+        payload={"code": resource.code, "name": resource.name, "version": resource.version, "comment": resource.review_comment},
+    )
+    return resource
+
+
+@transaction.atomic
+def resource_approve(*, actor, resource: Resource, comment: str = "", now: dt.datetime | None = None) -> Resource:
+    """The authority publishes a submitted entry. For the revision of a published entry, its
+    content becomes the published entry's (same id and code, new version) and the revision
+    row goes. Records the version with what changed; files a no-sharing entry (Art. 13).
+    Returns the published entry."""
+    now = now or timezone.now()
+    published_id = Resource.objects.filter(pk=resource.pk).values_list("revision_of_id", flat=True).first()
+    if published_id is not None:
+        target = _lock(Resource(pk=published_id))  # the published row first, as resource_update does
+    resource = _lock(resource)
+    if resource.status != ResourceStatus.SUBMITTED:
+        raise InvalidTransition(_("Only a submitted entry can be approved."))
+    reviewer = actor if getattr(actor, "pk", None) else None
+    if resource.revision_of_id is not None:
+        revision = resource
+        previous = resource_snapshot(target)
+        new_items = _items_snapshot(revision.items.all())
+        for field in CONTENT_FIELDS:
+            setattr(target, field, getattr(revision, field))
+        target.version = revision.version
+        target.submitted_at = revision.submitted_at
+        revision_pk = revision.pk
+        revision.delete()
+        _write_items(target, new_items)
+        _reindex(target, new_items)
+        dropped = {i["code"] for i in previous["items"]} - {i["code"] for i in new_items}
+        if dropped:
+            _release_sources(target.source_org_id, dropped)
+    else:
+        target = resource
+        previous = None
+        new_items = _items_snapshot(target.items.all())
+    before = audit.snapshot(target, ("status", "version", "published_at", "review_due_at"))
+    target.status = ResourceStatus.PUBLISHED
+    target.published_at = now
+    target.review_due_at = None
+    target.review_deadline_provisional = False
+    target.reviewed_at = now
+    target.reviewed_by = reviewer
+    target.review_comment = comment or ""
+    if target.last_refreshed_at is None:
+        target.last_refreshed_at = now
+    freshness = FRESHNESS.get(target.update_frequency)
+    target.refresh_due_at = target.last_refreshed_at + freshness if freshness else None
+    target.save()
+    after = resource_snapshot(target)
+    changes = audit.diff(previous, after) if previous is not None else {}
+    for key in ("status", "version"):
+        changes.pop(key, None)
+    ResourceVersion.objects.create(
+        resource=target, version=target.version, published_at=now, published_by=reviewer, snapshot=after,
+        changes=audit._jsonable(changes), comment=comment or "",
+    )
+    audit_changes = audit.diff(before, audit.snapshot(target, ("status", "version", "published_at", "review_due_at")))
+    if previous is not None:
+        audit_changes["content"] = changes
+        audit_changes["revision"] = [revision_pk, None]
+    audit.record(actor=actor, action="resource.approve", obj=target, org=target.source_org, changes=audit_changes)
+    _emit(
+        type="resource.published", subject=target, actor=actor, org=target.source_org,
+        payload={
+            "code": target.code, "name": target.name, "version": target.version, "sharing_type": target.sharing_type,
+            "changed": sorted(changes),
+        },
+    )
+    if target.sharing_type == SharingType.NONE:
+        _file_no_sharing(actor=actor, resource=target, now=now)
+    return target
+
+
+def _file_no_sharing(*, actor, resource: Resource, now: dt.datetime) -> ResourceFiling | None:
+    authority = resource.authority or policies.reviewing_authority(resource.source_org)
+    if authority is None:
+        return None
+    filing, created = ResourceFiling.objects.get_or_create(
+        resource=resource, version=resource.version,
+        defaults={
+            "authority": authority, "org": resource.source_org, "basis": resource.sharing_basis, "filed_at": now,
+            "filed_by": actor if getattr(actor, "pk", None) else None,
+        },
+    )
+    if created:
+        audit.record(
+            actor=actor, action="resource.file", obj=filing, object_repr=f"{resource.code} v{resource.version}",
+            org=resource.source_org, changes={"authority": [None, authority.pk], "basis": [None, filing.basis]},
+        )
+        _emit(
+            type="filing.created", subject=filing, actor=actor, org=resource.source_org,
+            payload={
+                "kind": "no_sharing_resource", "resource": resource.pk, "code": resource.code, "version": resource.version,
+                "authority": authority.pk, "basis": filing.basis,
+            },
+        )
+    return filing
+
+
+@transaction.atomic
+def resource_retire(*, actor, resource: Resource, reason: str = "", now: dt.datetime | None = None) -> Resource:
+    """Withdraw a published entry. Its code, versions and history stay; a pending draft of a
+    new version is discarded."""
+    now = now or timezone.now()
+    resource = _lock(resource)
+    if resource.status != ResourceStatus.PUBLISHED or resource.revision_of_id is not None:
+        raise InvalidTransition(_("Only a published entry can be retired."))
+    revision = _open_revision(resource)
+    if revision is not None:
+        audit.record(actor=actor, action="resource.delete", obj=revision, org=resource.source_org, changes={"reason": [None, "retired"]})
+        revision.delete()
+    before = audit.snapshot(resource, ("status", "retired_at", "refresh_due_at"))
+    resource.status = ResourceStatus.RETIRED
+    resource.retired_at = now
+    resource.refresh_due_at = None
+    resource.save()
+    changes = audit.diff(before, audit.snapshot(resource, ("status", "retired_at", "refresh_due_at")))
+    if reason:
+        changes["reason"] = [None, reason]
+    audit.record(actor=actor, action="resource.retire", obj=resource, org=resource.source_org, changes=changes)
+    from sharing.services import grants_end_for_resource  # a retired entry ends its grants (SPEC §3)
+
+    grants_end_for_resource(actor=actor, resource=resource, now=now)
+    _emit(
+        type="resource.retired", subject=resource, actor=actor, org=resource.source_org,
+        payload={"code": resource.code, "name": resource.name, "version": resource.version, "reason": reason},
+    )
+    return resource
+
+
+# --- data refreshes (Art. 16) -------------------------------------------------------------
+
+
+@transaction.atomic
+def resource_refresh_record(
+    *, actor, resource: Resource, refreshed_at: dt.datetime | None = None, record_count: int | None = None, note: str = ""
+) -> ResourceRefresh:
+    """The source institution (or its machine client) refreshed the shared data."""
+    now = timezone.now()
+    refreshed_at = refreshed_at or now
+    if refreshed_at > now + dt.timedelta(minutes=5):
+        raise RuleViolation(_("A refresh cannot be in the future."), field="refreshed_at")
+    resource = _lock(resource)
+    if resource.status != ResourceStatus.PUBLISHED:
+        raise InvalidTransition(_("Refreshes are recorded for published entries only."))
+    refresh = ResourceRefresh.objects.create(
+        resource=resource, refreshed_at=refreshed_at, recorded_by=actor if getattr(actor, "pk", None) else None,
+        record_count=record_count, note=note or "",
+    )
+    before = audit.snapshot(resource, ("last_refreshed_at", "refresh_due_at"))
+    if resource.last_refreshed_at is None or refreshed_at > resource.last_refreshed_at:
+        resource.last_refreshed_at = refreshed_at
+        freshness = FRESHNESS.get(resource.update_frequency)
+        resource.refresh_due_at = refreshed_at + freshness if freshness else None
+        Resource.objects.filter(pk=resource.pk).update(
+            last_refreshed_at=resource.last_refreshed_at, refresh_due_at=resource.refresh_due_at
+        )
+    changes = audit.diff(before, audit.snapshot(resource, ("last_refreshed_at", "refresh_due_at")))
+    changes["refresh"] = [None, {"refreshed_at": refreshed_at, "record_count": record_count}]
+    audit.record(actor=actor, action="resource.refresh", obj=resource, org=resource.source_org, changes=changes)
+    _emit(
+        type="resource.refreshed", subject=resource, actor=actor, org=resource.source_org,
+        payload={"code": resource.code, "refreshed_at": refreshed_at, "record_count": record_count},
+    )
+    return refresh
+
+
+# --- catalog-update tasks (Art. 11) -------------------------------------------------------
+
+
+@transaction.atomic
+def catalog_task_create(
+    *, actor, org: Organization, reason: str, basis: str = "", now: dt.datetime | None = None
+) -> CatalogTask:
+    """Record that `org`'s legal basis or duties changed: it must update its catalog within
+    CATALOG_UPDATE working days, and the authority review it within CATALOG_REVIEW more."""
+    now = now or timezone.now()
+    if not (reason or "").strip():
+        raise RuleViolation(_("Say what changed in the institution's legal basis or duties."), field="reason")
+    authority = policies.reviewing_authority(org)
+    if authority is None:
+        raise RuleViolation(_("No data authority reviews this institution's catalog."), field="org")
+    actor_org_id = getattr(actor, "org_id", None)
+    if not policies.is_admin(actor) and actor_org_id not in (org.pk, authority.pk):
+        raise RuleViolation(_("You can record this only for your own institution or one your authority reviews."), field="org")
+    update_due, p1 = wcal.add_working_days(now, _policy_amount(DeadlineKind.CATALOG_UPDATE))
+    review_due, p2 = wcal.add_working_days(update_due, _policy_amount(DeadlineKind.CATALOG_REVIEW))
+    task = CatalogTask.objects.create(
+        org=org, authority=authority, reason=reason.strip(), basis=basis or "", created_at=now,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        update_due_at=update_due, review_due_at=review_due, deadline_provisional=p1 or p2,
+    )
+    audit.record(
+        actor=actor, action="catalog_task.create", obj=task, org=org,
+        changes=audit.diff(None, audit.snapshot(task, ("org", "authority", "reason", "basis", "update_due_at", "review_due_at"))),
+    )
+    _emit(
+        type="catalog_task.created", subject=task, actor=actor, org=org,
+        payload={"org": org.pk, "authority": authority.pk, "reason": task.reason, "update_due_at": update_due, "review_due_at": review_due},
+    )
+    return task
+
+
+@transaction.atomic
+def catalog_task_complete(*, actor, task: CatalogTask, comment: str = "", now: dt.datetime | None = None) -> CatalogTask:
+    """The institution has updated its catalog; the authority's review deadline runs from now."""
+    now = now or timezone.now()
+    task = CatalogTask.objects.select_for_update().get(pk=task.pk)
+    if task.status != CatalogTaskStatus.OPEN:
+        raise InvalidTransition(_("This update task is not open."))
+    before = audit.snapshot(task, ("status", "updated_at", "review_due_at"))
+    due, provisional = wcal.add_working_days(now, _policy_amount(DeadlineKind.CATALOG_REVIEW))
+    task.status = CatalogTaskStatus.UPDATED
+    task.updated_at = now
+    task.review_due_at = due
+    task.deadline_provisional = provisional
+    if comment:
+        task.comment = comment
+    task.save()
+    audit.record(
+        actor=actor, action="catalog_task.complete", obj=task, org=task.org_id,
+        changes=audit.diff(before, audit.snapshot(task, ("status", "updated_at", "review_due_at"))),
+    )
+    _emit(type="catalog_task.completed", subject=task, actor=actor, org=task.org_id, payload={"review_due_at": due})
+    return task
+
+
+@transaction.atomic
+def catalog_task_close(*, actor, task: CatalogTask, comment: str = "", now: dt.datetime | None = None) -> CatalogTask:
+    """The authority has reviewed the updated catalog."""
+    now = now or timezone.now()
+    task = CatalogTask.objects.select_for_update().get(pk=task.pk)
+    if task.status != CatalogTaskStatus.UPDATED:
+        raise InvalidTransition(_("Only an updated catalog can be closed after review."))
+    before = audit.snapshot(task, ("status", "closed_at"))
+    task.status = CatalogTaskStatus.CLOSED
+    task.closed_at = now
+    if comment:
+        task.comment = comment
+    task.save()
+    audit.record(
+        actor=actor, action="catalog_task.close", obj=task, org=task.org_id,
+        changes=audit.diff(before, audit.snapshot(task, ("status", "closed_at"))),
+    )
+    _emit(type="catalog_task.closed", subject=task, actor=actor, org=task.org_id, payload={})
+    return task
+
+
+def recompute_catalog_deadlines(*, years: list[int]) -> int:
+    """Provisional review and update deadlines, recomputed now that `years` are known."""
+    count = 0
+    review_days = _policy_amount(DeadlineKind.CATALOG_REVIEW)
+    for resource in Resource.objects.filter(status=ResourceStatus.SUBMITTED, review_deadline_provisional=True):
+        due, provisional = wcal.add_working_days(resource.submitted_at, review_days)
+        count += Resource.objects.filter(pk=resource.pk, status=ResourceStatus.SUBMITTED).update(
+            review_due_at=due, review_deadline_provisional=provisional
+        )
+    update_days = _policy_amount(DeadlineKind.CATALOG_UPDATE)
+    for task in CatalogTask.objects.filter(deadline_provisional=True).exclude(status=CatalogTaskStatus.CLOSED):
+        if task.status == CatalogTaskStatus.OPEN:
+            update_due, p1 = wcal.add_working_days(task.created_at, update_days)
+            review_due, p2 = wcal.add_working_days(update_due, review_days)
+        else:
+            update_due, p1 = task.update_due_at, False
+            review_due, p2 = wcal.add_working_days(task.updated_at, review_days)
+        count += CatalogTask.objects.filter(pk=task.pk).update(
+            update_due_at=update_due, review_due_at=review_due, deadline_provisional=p1 or p2
+        )
+    return count

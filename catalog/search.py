@@ -1,0 +1,166 @@
+"""Chinese full-text search of the catalog.
+
+Indexing (on every write of an entry): the name, and separately the summary, keywords and
+item names, become space-separated *lexemes*: the words found by the jieba segmenter
+(`cut_for_search`, two characters or more), every two-character sequence of each run of Chinese
+characters (so a word the dictionary does not know is still found), and each Latin/digit word
+in lower case. They are stored in `Resource.search_name` / `search_body`; on PostgreSQL a
+generated `tsvector` column over them with a GIN index answers the query (migration 0004); on SQLite the same lexemes are matched with LIKE,
+so both find the same entries.
+
+Querying: jieba splits each run of Chinese characters of the query into words; a word of two
+or more characters matches an entry holding it as a lexeme or holding all its two-character
+sequences; a lone character matches as a prefix; every word must match (AND). Entries whose
+name matches every word rank above the rest, then the most recently updated. (ts_rank is not
+used: reading every matching row's tsvector costs too much on broad two-character words.)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db import connection
+from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
+
+_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9A-Za-z]+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+MAX_QUERY_TERMS = 12
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _is_cjk(run: str) -> bool:
+    return bool(_CJK.match(run))
+
+
+def _bigrams(run: str) -> list[str]:
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def lexemes(text: str) -> list[str]:
+    """The index lexemes of a text, in first-seen order, without duplicates."""
+    seen: dict[str, None] = {}
+    for run in _RUN.findall(text or ""):
+        if _is_cjk(run):
+            if len(run) == 1:
+                seen.setdefault(run, None)
+                continue
+            for word in _jieba().cut_for_search(run):
+                if len(word) >= 2:
+                    seen.setdefault(word, None)
+            for gram in _bigrams(run):
+                seen.setdefault(gram, None)
+        else:
+            seen.setdefault(run.lower()[:60], None)
+    return list(seen)
+
+
+def index_text(*texts: str) -> str:
+    """Space-separated lexemes with a space at both ends (for LIKE ' word ')."""
+    words = lexemes(" ".join(t for t in texts if t))
+    return f" {' '.join(words)} " if words else ""
+
+
+@dataclass(frozen=True)
+class Term:
+    """One query word: it matches when any of `alternatives` (each a list of lexemes that must
+    all be present) does; `prefix` marks a lone character matched as a lexeme prefix."""
+
+    alternatives: tuple[tuple[str, ...], ...]
+    prefix: bool = False
+
+
+def parse_query(q: str) -> list[Term]:
+    terms: list[Term] = []
+    singles: list[str] = []
+    for run in _RUN.findall(q or ""):
+        if not _is_cjk(run):
+            terms.append(Term(((run.lower()[:60],),)))
+            continue
+        for word in _jieba().cut(run):
+            if len(word) == 1:
+                singles.append(word)
+            elif len(word) == 2:
+                terms.append(Term(((word,),)))
+            else:
+                terms.append(Term(((word,), tuple(_bigrams(word)))))
+    if not terms and singles:
+        terms = [Term(((s,),), prefix=True) for s in singles]
+    return terms[:MAX_QUERY_TERMS]
+
+
+# --- SQLite (and any other backend): LIKE over the stored lexemes ------------------------
+
+
+def _lexeme_q(lexeme: str, prefix: bool, fields=("search_name", "search_body")) -> Q:
+    needle = f" {lexeme}" if prefix else f" {lexeme} "
+    out = Q()
+    for field in fields:
+        out |= Q(**{f"{field}__contains": needle})
+    return out
+
+
+def _terms_q(terms: list[Term], fields=("search_name", "search_body")) -> Q:
+    result = Q()
+    for term in terms:
+        any_alt = Q()
+        for alt in term.alternatives:
+            all_lex = Q()
+            for lexeme in alt:
+                all_lex &= _lexeme_q(lexeme, term.prefix, fields)
+            any_alt |= all_lex
+        result &= any_alt
+    return result
+
+
+# --- PostgreSQL: the tsvector column ---------------------------------------------------
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("'", "''").replace("\\", "") + "'"
+
+
+def to_tsquery(terms: list[Term], weight: str = "") -> str:
+    """The tsquery text (cast with ::tsquery, no parser involved) for `terms`."""
+    parts = []
+    for term in terms:
+        suffix = ":*" if term.prefix else ""
+        if weight:
+            suffix = (suffix + weight) if suffix else f":{weight}"
+        alts = ["(" + " & ".join(_quote(lex) + suffix for lex in alt) + ")" for alt in term.alternatives]
+        parts.append("(" + " | ".join(alts) + ")")
+    return " & ".join(parts)
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+VECTOR = '"catalog_resource"."search_vector"'
+
+
+def apply(qs: QuerySet, q: str, *, rank: bool = True) -> QuerySet:
+    """Filter `qs` (of Resource) by the query; with `rank`, order name matches first, then by
+    relevance, then newest first."""
+    terms = parse_query(q)
+    if not terms:
+        return qs.none()
+    name_match = Case(When(_terms_q(terms, ("search_name",)), then=Value(1)), default=Value(0), output_field=IntegerField())
+    if is_postgres():
+        qs = qs.filter(RawSQL(f"{VECTOR} @@ %s::tsquery", [to_tsquery(terms)], output_field=BooleanField()))  # noqa: S611 - bound
+    else:
+        qs = qs.filter(_terms_q(terms))
+    if rank:
+        qs = qs.annotate(name_match=name_match).order_by("-name_match", "-updated_at", "-id")
+    return qs

@@ -1,0 +1,99 @@
+"""Chinese search and facets: words of two characters or more in names, summaries, keywords
+and item names; name matches first; combined with the filters; the same on SQLite and
+PostgreSQL."""
+
+import pytest
+
+from .conftest import publish_entry
+
+pytestmark = pytest.mark.django_db
+
+
+def _item(code, name, sensitive=False):
+    return {"code": code, "name": name, "data_type": "string", "is_sensitive": sensitive}
+
+
+@pytest.fixture
+def catalog(staff, authority_user):
+    return {
+        "hukou": publish_entry(staff, authority_user, name="居民户籍信息", summary="户籍登记", keywords=["人口"],
+                               items=[_item("S1", "公民身份号码", True), _item("S2", "户籍地址", True)]),
+        "marriage": publish_entry(staff, authority_user, name="婚姻登记信息", summary="结婚和离婚登记，包括双方户籍所在地",
+                                  sharing_type="unconditional", open_type="closed", update_frequency="monthly",
+                                  items=[_item("S3", "男方身份号码"), _item("S4", "登记日期")]),
+        "company": publish_entry(staff, authority_user, name="企业登记信息", summary="市场主体登记", keywords=["营业执照", "法人"],
+                                 classification="legal_person", sharing_type="unconditional", open_type="open",
+                                 items=[_item("S5", "统一社会信用代码"), _item("S6", "法定代表人")]),
+    }
+
+
+def _search(client, query, **filters):
+    params = {"q": query, **filters}
+    response = client.get("/api/v1/resources/", params)
+    assert response.status_code == 200, response.json()
+    return [r["name"] for r in response.json()["results"]]
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("户籍", ["居民户籍信息", "婚姻登记信息"]),  # name match first, then the summary match
+        ("婚姻", ["婚姻登记信息"]),
+        ("身份号码", ["居民户籍信息", "婚姻登记信息"]),  # item names
+        ("营业执照", ["企业登记信息"]),  # keywords
+        ("代表人", ["企业登记信息"]),  # not a dictionary word: found by its characters
+        ("信用代码", ["企业登记信息"]),
+        ("登记信息", ["企业登记信息", "婚姻登记信息", "居民户籍信息"]),
+        ("户籍 婚姻", ["婚姻登记信息"]),
+        ("不存在的词", []),
+        ("火星", []),
+    ],
+)
+def test_chinese_words(api, requester, catalog, query, expected):
+    found = _search(api(requester), query)
+    if query in ("登记信息", "身份号码"):  # no or every name matches: any order
+        assert sorted(found) == sorted(expected)
+    else:
+        assert found == expected
+
+
+def test_name_matches_rank_first(api, requester, catalog):
+    assert _search(api(requester), "户籍")[0] == "居民户籍信息"
+
+
+def test_search_combines_with_filters(api, requester, catalog):
+    client = api(requester)
+    assert _search(client, "户籍", sharing_type="unconditional") == ["婚姻登记信息"]
+    assert _search(client, "登记", classification="legal_person") == ["企业登记信息"]
+    assert _search(client, "登记", update_frequency="monthly") == ["婚姻登记信息"]
+
+
+def test_facets_for_the_current_query(api, requester, catalog, source_org):
+    body = api(requester).get("/api/v1/resources/facets/", {"q": "登记"}).json()
+    assert body["count"] == 3
+    facets = body["facets"]
+    assert {f["value"]: f["count"] for f in facets["sharing_type"]} == {"unconditional": 2, "conditional": 1}
+    assert {f["value"]: f["count"] for f in facets["open_type"]} == {"closed": 2, "open": 1}
+    assert facets["source_org"] == [{"value": source_org.pk, "label": source_org.name, "count": 3}]
+    assert facets["region"][0]["code"] == "440000" and facets["region"][0]["count"] == 3
+    assert {f["value"]: f["count"] for f in facets["classification"]} == {"natural_person": 2, "legal_person": 1}
+    assert {f["value"] for f in facets["update_frequency"]} == {"daily", "monthly"}
+    narrowed = api(requester).get("/api/v1/resources/facets/", {"q": "婚姻"}).json()
+    assert narrowed["count"] == 1
+
+
+def test_search_sees_only_visible_entries(api, requester, staff, catalog):
+    from .conftest import create_entry
+
+    create_entry(staff, name="户籍草稿目录")
+    assert "户籍草稿目录" not in _search(api(requester), "户籍")
+    assert "户籍草稿目录" in _search(api(staff), "户籍")
+
+
+def test_search_index_follows_a_new_version(api, staff, authority_user, requester, catalog):
+    clerk = api(staff)
+    rid = catalog["company"].pk
+    clerk.patch(f"/api/v1/resources/{rid}/", {"name": "市场主体登记信息"}, format="json")
+    clerk.post(f"/api/v1/resources/{rid}/submit/")
+    api(authority_user).post(f"/api/v1/resources/{rid}/approve/")
+    assert _search(api(requester), "市场主体") == ["市场主体登记信息"]

@@ -1,0 +1,54 @@
+"""Reminders and escalations of request deadlines on real holiday dates; grant scans."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sharing import scans, services
+from sharing.models import Event, Grant, Notification
+
+from .test_deadlines_disputes import _draft
+
+SH = ZoneInfo("Asia/Shanghai")
+pytestmark = pytest.mark.django_db
+
+
+def at(*args):
+    return dt.datetime(*args, tzinfo=SH)
+
+
+def test_reply_reminder_and_escalations_around_national_day(requester, approver, cdo, conditional,
+                                                           django_capture_on_commit_callbacks):
+    req = services.request_submit(actor=requester, request=_draft(requester, conditional), now=at(2025, 9, 30, 16))
+    assert req.reply_due_at == at(2025, 10, 14, 23, 59, 59)
+    # Friday 10 October: the deadline is two working days away (11 is a make-up Saturday): no reminder yet.
+    assert scans.scan_request_deadlines(now=at(2025, 10, 10, 9)) == {"request_reply": 0, "request_fulfil": 0}
+    # Monday 13 October: due by the end of the next working day → one reminder to the approver.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert scans.scan_request_deadlines(now=at(2025, 10, 13, 9))["request_reply"] == 1
+    assert scans.scan_request_deadlines(now=at(2025, 10, 13, 10))["request_reply"] == 0  # run twice: nothing new
+    assert Notification.objects.filter(user=approver, type="request.due_soon").count() == 1
+    # Wednesday 15 October: first working day after the deadline → the approver.
+    scans.scan_request_deadlines(now=at(2025, 10, 15, 9))
+    levels = list(Event.objects.filter(type="request.overdue").values_list("payload__level", flat=True))
+    assert levels == ["approver"]
+    # Thursday 16: the CDO.
+    with django_capture_on_commit_callbacks(execute=True):
+        scans.scan_request_deadlines(now=at(2025, 10, 16, 9))
+    assert Notification.objects.filter(user=cdo, type="request.overdue").count() == 1
+    levels = sorted(Event.objects.filter(type="request.overdue").values_list("payload__level", flat=True))
+    assert levels == ["approver", "cdo"]
+
+
+def test_grant_scan_expires_and_reminds_once(api, requester, approver, unconditional):
+    draft = _draft(requester, unconditional)
+    services.request_submit(actor=requester, request=draft)
+    grant = Grant.objects.get(request=draft)
+    Grant.objects.filter(pk=grant.pk).update(valid_until=dt.date.today() + dt.timedelta(days=3))
+    first = scans.scan_grants()
+    assert first["grants_expiring"] == 1
+    assert scans.scan_grants()["grants_expiring"] == 0
+    Grant.objects.filter(pk=grant.pk).update(valid_until=dt.date.today() - dt.timedelta(days=1))
+    assert scans.scan_grants()["grants_expired"] == 1
+    assert Event.objects.filter(type="grant.expired", subject_id=str(grant.pk)).count() == 1

@@ -1,0 +1,259 @@
+"""The permission matrix: every API endpoint × every role × own/other institution/other
+region, asserting what the policy promises — 401 anonymous, 404 invisible, 403 visible
+but forbidden, "ok" allowed (any other answer: 2xx, or 400/409 for the empty body we send).
+
+The list of endpoints is generated from the URL configuration (the OpenAPI enumerator):
+an endpoint without an entry in MATRIX fails `test_every_endpoint_is_in_the_matrix`.
+Each call runs in a savepoint that is rolled back, so destructive calls leave the world
+intact for the next role.
+"""
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from drf_spectacular.generators import EndpointEnumerator
+from rest_framework.test import APIClient
+
+from catalog import services as cs
+from catalog.models import AuditEvent, Region
+from sharing import services as ss
+from sharing.models import Event, Notification
+from sharing.webhooks import webhook_create
+
+from .factories import OrganizationFactory, make_user, region
+
+ACTORS = ["anon", "admin", "own_staff", "own_approver", "own_cdo", "authority", "auditor", "other_staff", "other_authority"]
+AUTHENTICATED = ACTORS[1:]
+
+
+def everyone(**over):
+    """Every signed-in actor may; anonymous is 401."""
+    expected = {a: "ok" for a in AUTHENTICATED}
+    expected["anon"] = 401
+    expected.update(over)
+    return expected
+
+
+def only(allowed, otherwise=403, **over):
+    expected = {a: ("ok" if a in allowed else otherwise) for a in AUTHENTICATED}
+    expected["anon"] = 401
+    expected.update(over)
+    return expected
+
+
+ADMIN = {"admin"}
+AUDIT_READERS = {"admin", "own_cdo", "authority", "auditor", "other_authority"}
+CATALOG_STAFF = {"admin", "own_staff", "other_staff"}
+
+# (method, path) → (target object key or None, {actor: expected})
+MATRIX = {
+    # directory
+    ("GET", "/api/v1/regions/"): (None, everyone()),
+    ("POST", "/api/v1/regions/"): (None, only(ADMIN)),
+    ("GET", "/api/v1/regions/{pk}/"): ("region", everyone()),
+    ("PATCH", "/api/v1/regions/{pk}/"): ("region", only(ADMIN)),
+    ("GET", "/api/v1/organizations/"): (None, everyone()),
+    ("POST", "/api/v1/organizations/"): (None, only(ADMIN)),
+    ("GET", "/api/v1/organizations/{pk}/"): ("org", everyone()),
+    ("PATCH", "/api/v1/organizations/{pk}/"): ("org", only(ADMIN)),
+    ("GET", "/api/v1/me/"): (None, everyone()),
+    ("GET", "/api/v1/ping/"): (None, everyone()),
+    ("GET", "/api/v1/users/"): (None, everyone()),
+    ("POST", "/api/v1/users/"): (None, only(ADMIN)),
+    ("GET", "/api/v1/users/{pk}/"): ("user", only({"admin", "own_staff", "own_cdo"}, 404)),
+    ("PATCH", "/api/v1/users/{pk}/"): ("user", only(ADMIN, 404, own_staff=403, own_cdo=403)),
+    ("GET", "/api/v1/users/{pk}/api-keys/"): ("user", only({"admin", "own_staff"}, 404, own_cdo=403)),
+    ("POST", "/api/v1/users/{pk}/api-keys/"): ("user", only({"admin", "own_staff"}, 404, own_cdo=403)),
+    ("POST", "/api/v1/users/{pk}/api-keys/{key_id}/revoke/"): ("user_key", only({"admin", "own_staff"}, 404, own_cdo=403)),
+    ("GET", "/api/v1/calendar/days/"): (None, everyone()),
+    ("POST", "/api/v1/calendar/days/"): (None, only(ADMIN)),
+    ("GET", "/api/v1/calendar/add-working-days/"): (None, everyone()),
+    ("GET", "/api/v1/audit-events/"): (None, only(AUDIT_READERS)),
+    ("GET", "/api/v1/audit-events/export/"): (None, only(AUDIT_READERS)),
+    ("GET", "/api/v1/audit-events/{pk}/"): ("audit", only({"admin", "own_cdo", "authority", "auditor"}, 404)),
+    # catalog
+    ("GET", "/api/v1/resources/"): (None, everyone()),
+    ("POST", "/api/v1/resources/"): (None, only(CATALOG_STAFF)),
+    ("GET", "/api/v1/resources/{pk}/"): ("resource", everyone()),
+    ("PATCH", "/api/v1/resources/{pk}/"): ("resource", only({"admin", "own_staff"})),
+    ("DELETE", "/api/v1/resources/{pk}/"): ("draft", only({"admin", "own_staff"}, 404, own_approver=403, own_cdo=403, authority=403)),
+    ("POST", "/api/v1/resources/{pk}/submit/"): ("draft", only({"admin", "own_staff"}, 404, own_approver=403, own_cdo=403, authority=403)),
+    ("POST", "/api/v1/resources/{pk}/approve/"): ("resource", only({"admin", "authority"})),
+    ("POST", "/api/v1/resources/{pk}/return/"): ("resource", only({"admin", "authority"})),
+    ("POST", "/api/v1/resources/{pk}/retire/"): ("resource", only({"admin", "own_staff", "authority"})),
+    ("GET", "/api/v1/resources/{pk}/versions/"): ("resource", everyone()),
+    ("GET", "/api/v1/resources/{pk}/refreshes/"): ("resource", everyone()),
+    ("POST", "/api/v1/resources/{pk}/refreshes/"): ("resource", only({"admin", "own_staff", "own_approver", "own_cdo"})),
+    ("GET", "/api/v1/resources/export/"): (None, everyone()),
+    ("GET", "/api/v1/resources/facets/"): (None, everyone()),
+    ("GET", "/api/v1/resources/stale/"): (None, everyone()),
+    ("POST", "/api/v1/resources/import/"): (None, only(CATALOG_STAFF)),
+    ("GET", "/api/v1/resources/import-template/"): (None, only(CATALOG_STAFF)),
+    ("GET", "/api/v1/resource-filings/"): (None, everyone()),
+    ("GET", "/api/v1/resource-filings/{pk}/"): ("resource_filing", only(
+        {"admin", "own_staff", "own_approver", "own_cdo", "authority", "auditor"}, 404)),
+    ("GET", "/api/v1/catalog-tasks/"): (None, everyone()),
+    ("POST", "/api/v1/catalog-tasks/"): (None, only({"admin", "authority", "other_authority", "own_staff", "own_cdo", "other_staff"})),
+    ("GET", "/api/v1/catalog-tasks/{pk}/"): ("task", only({"admin", "own_staff", "own_approver", "own_cdo", "authority", "auditor"}, 404)),
+    ("POST", "/api/v1/catalog-tasks/{pk}/complete/"): ("task", only({"admin", "own_staff", "own_cdo"}, 404, own_approver=403,
+                                                                    authority=403, auditor=403)),
+    ("POST", "/api/v1/catalog-tasks/{pk}/close/"): ("task", only({"admin", "authority"}, 404, own_staff=403, own_approver=403,
+                                                                 own_cdo=403, auditor=403)),
+    # sharing: the request is other_staff's institution asking own institution's resource
+    ("GET", "/api/v1/sharing-requests/"): (None, everyone()),
+    ("POST", "/api/v1/sharing-requests/"): (None, only({"own_staff", "other_staff"})),
+    ("GET", "/api/v1/sharing-requests/{pk}/"): ("request", everyone(own_staff=404)),
+    ("GET", "/api/v1/sharing-requests/{pk}/events/"): ("request", everyone(own_staff=404)),
+    ("PATCH", "/api/v1/sharing-requests/{pk}/"): ("request", only({"other_staff"}, own_staff=404)),
+    ("DELETE", "/api/v1/sharing-requests/{pk}/"): ("request", only({"other_staff"}, own_staff=404)),
+    ("POST", "/api/v1/sharing-requests/{pk}/submit/"): ("request", only({"other_staff"}, own_staff=404)),
+    ("POST", "/api/v1/sharing-requests/{pk}/withdraw/"): ("request", only({"other_staff"}, own_staff=404)),
+    **{
+        ("POST", f"/api/v1/sharing-requests/{{pk}}/{verb}/"): ("request", only({"own_approver"}, own_staff=404))
+        for verb in ("approve", "reject", "return", "transfer", "fulfil", "answer")
+    },
+    ("GET", "/api/v1/grants/"): (None, everyone()),
+    ("GET", "/api/v1/grants/check/"): (None, everyone()),
+    ("GET", "/api/v1/grants/{pk}/"): ("grant", everyone()),
+    ("POST", "/api/v1/grants/{pk}/revoke/"): ("grant", only({"own_approver"})),
+    ("GET", "/api/v1/grants/{pk}/usage/"): ("grant", only({"other_staff"})),
+    ("POST", "/api/v1/grants/{pk}/usage/"): ("grant", only({"other_staff"})),
+    ("GET", "/api/v1/request-filings/"): (None, everyone()),
+    ("GET", "/api/v1/request-filings/{pk}/"): ("filing", only({"admin", "authority", "auditor", "other_staff"}, 404)),
+    ("GET", "/api/v1/disputes/"): (None, everyone()),
+    ("POST", "/api/v1/disputes/"): (None, only({"own_staff", "other_staff"})),
+    ("GET", "/api/v1/disputes/{pk}/"): ("dispute", everyone(other_authority=404)),
+    ("POST", "/api/v1/disputes/{pk}/steps/"): ("dispute", only({"authority"}, other_authority=404)),
+    ("POST", "/api/v1/disputes/{pk}/resolve/"): ("dispute", only({"authority"}, other_authority=404)),
+    # notifications: one's own inbox only; webhooks: the own institution's, managed by staff/CDO
+    ("GET", "/api/v1/notifications/"): (None, everyone()),
+    ("GET", "/api/v1/notifications/unread-count/"): (None, everyone()),
+    ("POST", "/api/v1/notifications/read-all/"): (None, everyone()),
+    ("GET", "/api/v1/notifications/preferences/"): (None, everyone()),
+    ("PUT", "/api/v1/notifications/preferences/"): (None, everyone()),
+    ("GET", "/api/v1/notifications/{pk}/"): ("notification", only({"own_staff"}, 404)),
+    ("POST", "/api/v1/notifications/{pk}/read/"): ("notification", only({"own_staff"}, 404)),
+    ("GET", "/api/v1/webhooks/"): (None, everyone()),
+    ("POST", "/api/v1/webhooks/"): (None, only({"admin", "own_staff", "own_cdo", "other_staff"})),
+    ("GET", "/api/v1/webhooks/{pk}/"): ("webhook", only({"admin", "own_staff", "own_approver", "own_cdo"}, 404)),
+    ("GET", "/api/v1/webhooks/{pk}/deliveries/"): ("webhook", only({"admin", "own_staff", "own_approver", "own_cdo"}, 404)),
+    ("PATCH", "/api/v1/webhooks/{pk}/"): ("webhook", only({"admin", "own_staff", "own_cdo"}, 404, own_approver=403)),
+    ("DELETE", "/api/v1/webhooks/{pk}/"): ("webhook", only({"admin", "own_staff", "own_cdo"}, 404, own_approver=403)),
+}
+
+PENDING: set[tuple[str, str]] = set()
+
+
+def api_endpoints() -> list[tuple[str, str]]:
+    return sorted(
+        (method, path) for path, _regex, method, _cb in EndpointEnumerator().get_api_endpoints() if path.startswith("/api/v1/")
+    )
+
+
+def test_every_endpoint_is_in_the_matrix():
+    endpoints = set(api_endpoints())
+    missing = sorted(endpoints - set(MATRIX) - PENDING)
+    stale = sorted(set(MATRIX) - endpoints)
+    assert not missing, f"endpoints without an entry in the permission matrix: {missing}"
+    assert not stale, f"matrix entries for endpoints that no longer exist: {stale}"
+
+
+@pytest.fixture
+def world(db):
+    cache.clear()
+    gd = region("440000")
+    own = OrganizationFactory(name="广东省公安厅(矩阵)", region=gd)
+    gd_authority = OrganizationFactory(name="广东省数据局(矩阵)", kind="authority", region=gd)
+    other = OrganizationFactory(name="深圳市民政局(矩阵)", region=region("440300"))
+    sz_authority = OrganizationFactory(name="深圳市数据局(矩阵)", kind="authority", region=region("440300"))
+    admin = make_user("m_admin", gd_authority, is_staff=True)
+    users = {
+        "admin": cs.user_update(actor=None, user=admin, data={"is_superuser": True}),
+        "own_staff": make_user("m_staff", own, ["staff"]),
+        "own_approver": make_user("m_approver", own, ["approver"]),
+        "own_cdo": make_user("m_cdo", own, ["cdo"]),
+        "authority": make_user("m_authority", gd_authority, ["authority"]),
+        "auditor": make_user("m_auditor", gd_authority, ["auditor"]),
+        "other_staff": make_user("m_other", other, ["staff", "approver"]),
+        "other_authority": make_user("m_sz_authority", sz_authority, ["authority"]),
+    }
+    items = [{"code": f"MX{i}", "name": f"字段{i}", "is_sensitive": i == 1} for i in range(1, 4)]
+    base = {"name": "矩阵目录", "summary": "测试", "sharing_type": "conditional", "sharing_conditions": "条件",
+            "sharing_basis": "依据", "update_frequency": "daily", "open_type": "closed", "open_reason": "personal_privacy"}
+    resource = cs.resource_create(actor=None, source_org=own, data=base, items=items)
+    resource = cs.resource_approve(actor=users["authority"], resource=cs.resource_submit(actor=None, resource=resource))
+    draft = cs.resource_create(actor=None, source_org=own, data={**base, "name": "矩阵草稿"},
+                               items=[{"code": "MXD1", "name": "草稿字段"}])
+    closed = cs.resource_create(actor=None, source_org=own, data={**base, "name": "不予共享目录", "sharing_type": "none",
+                                                                  "sharing_basis": "《居民身份证法》"}, items=[{"code": "MXN1", "name": "x"}])
+    closed = cs.resource_approve(actor=users["authority"], resource=cs.resource_submit(actor=None, resource=closed))
+    task = cs.catalog_task_create(actor=users["authority"], org=own, reason="职责调整")
+    request_data = {
+        "items": ["MX1", "MX2"], "scenario": "场景", "purpose": "目的", "purpose_category": "public_duty", "duty_basis": "职责",
+        "requested_until": dt.date.today() + dt.timedelta(days=300), "contact_name": "联系人", "system_name": "系统",
+        "system_network": "extranet",
+    }
+    req = ss.request_create(actor=users["other_staff"], requester_org=other, resource=resource, data=dict(request_data), submit=True)
+    granted = ss.request_create(actor=users["other_staff"], requester_org=other, resource=resource, data=dict(request_data), submit=True)
+    ss.request_approve(actor=users["own_approver"], request=granted)
+    ss.request_fulfil(actor=users["own_approver"], request=granted, delivery_method="online_api")
+    rejected = ss.request_create(actor=users["other_staff"], requester_org=other, resource=resource, data=dict(request_data), submit=True)
+    ss.request_reject(actor=users["own_approver"], request=rejected, decision_basis="依据", comment="拒绝")
+    dispute = ss.dispute_open(actor=users["other_staff"], request=rejected, reason="异议")
+    cs.organization_update(actor=users["admin"], org=own, data={"name": "广东省公安厅(矩阵)"})
+    key, _raw = cs.api_key_create(actor=None, user=users["own_staff"])
+    event = Event.objects.filter(subject_type="sharing.sharingrequest").first()
+    notification = Notification.objects.create(user=users["own_staff"], event=event, type=event.type, title="通知")
+    hook = webhook_create(actor=users["admin"], org=own, url="http://127.0.0.1:9/hook", event_types=["*"], allow_private=True)
+    targets = {
+        "region": {"pk": Region.objects.get(code="440000").pk},
+        "org": {"pk": own.pk},
+        "user": {"pk": users["own_staff"].pk},
+        "user_key": {"pk": users["own_staff"].pk, "key_id": key.pk},
+        "audit": {"pk": AuditEvent.objects.filter(org_id=own.pk).latest("id").pk},
+        "resource": {"pk": resource.pk},
+        "draft": {"pk": draft.pk},
+        "resource_filing": {"pk": closed.filings.get().pk},
+        "task": {"pk": task.pk},
+        "request": {"pk": req.pk},
+        "grant": {"pk": granted.grants.get().pk},
+        "filing": {"pk": req.filings.get(authority=gd_authority).pk},
+        "dispute": {"pk": dispute.pk},
+        "notification": {"pk": notification.pk},
+        "webhook": {"pk": hook.pk},
+    }
+    clients = {"anon": APIClient()}
+    for name, user in users.items():
+        _k, raw = cs.api_key_create(actor=None, user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        clients[name] = client
+    return {"clients": clients, "targets": targets}
+
+
+def _category(status: int):
+    return status if status in (401, 403, 404) else "ok"
+
+
+@pytest.mark.parametrize("endpoint", sorted(MATRIX), ids=lambda e: f"{e[0]} {e[1]}")
+def test_matrix(world, endpoint):
+    method, path = endpoint
+    target, expected = MATRIX[endpoint]
+    url = path.format(**world["targets"][target]) if target else path
+    if url.endswith("/check/"):
+        url += "?org=x&resource=y"
+    if url.endswith("/add-working-days/"):
+        url += "?start=2025-09-30T10:00:00%2B08:00&days=5"
+    problems = []
+    for actor in ACTORS:
+        cache.clear()
+        with transaction.atomic():
+            response = getattr(world["clients"][actor], method.lower())(url, {}, format="json")
+            transaction.set_rollback(True)
+        got = _category(response.status_code)
+        assert response.status_code < 500, f"{actor}: {response.status_code}"
+        if got != expected[actor]:
+            problems.append(f"{actor}: expected {expected[actor]}, got {response.status_code}")
+    assert not problems, problems
