@@ -270,6 +270,22 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "catalog.api.schema.postprocess_error_responses",
     ],
+    # One stable name per code list (the same choices appear in several serializers).
+    "ENUM_NAME_OVERRIDES": {
+        "OrgKindEnum": "catalog.choices.OrgKind",
+        "RoleEnum": "catalog.choices.Role",
+        "RegionLevelEnum": "catalog.choices.RegionLevel",
+        "NetworkEnum": "catalog.choices.Network",
+        "ResourceStatusEnum": "catalog.choices.ResourceStatus",
+        "SharingTypeEnum": "catalog.choices.SharingType",
+        "CatalogTaskStatusEnum": "catalog.choices.CatalogTaskStatus",
+        "RequestKindEnum": "sharing.choices.RequestKind",
+        "RequestStatusEnum": "sharing.choices.RequestStatus",
+        "GrantStatusEnum": "sharing.choices.GrantStatus",
+        "DisputeStatusEnum": "sharing.choices.DisputeStatus",
+        "VerificationResultEnum": "sharing.choices.VerificationResult",
+        "FilingReasonEnum": "sharing.choices.FilingReason",
+    },
 }
 
 # API keys.

@@ -11,6 +11,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from .. import audit, policies, services
@@ -174,7 +175,13 @@ class CalendarDayViewSet(PolicyViewSet, mixins.ListModelMixin):
     def get_queryset(self):
         return policies.visible_calendar_days(self.request.user).order_by("date")
 
-    @extend_schema(request=CalendarDaysInputSerializer, responses={201: CalendarDaySerializer(many=True)})
+    @property
+    def pagination_class(self):
+        # POST answers the plain list of the days it saved: no page envelope, and the schema
+        # (which asks the view for its paginator) must not promise one either.
+        return None if getattr(self, "action", None) == "create" else api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(request=CalendarDaysInputSerializer, responses={201: CalendarDaySerializer(many=True)}, filters=False)
     def create(self, request):
         data = CalendarDaysInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

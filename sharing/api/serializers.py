@@ -93,7 +93,7 @@ class RejectSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
-class CommentSerializer(serializers.Serializer):
+class RequestCommentSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 

@@ -20,7 +20,6 @@ from ..models import Event, Grant, RequestFiling, SharingRequest, due_expression
 from .serializers import (
     AnswerSerializer,
     ApproveSerializer,
-    CommentSerializer,
     DisputeResolveSerializer,
     DisputeSerializer,
     DisputeStepInputSerializer,
@@ -30,6 +29,7 @@ from .serializers import (
     GrantCheckSerializer,
     GrantSerializer,
     RejectSerializer,
+    RequestCommentSerializer,
     RequestFilingSerializer,
     RevokeSerializer,
     SharingRequestSerializer,
@@ -133,10 +133,10 @@ class SharingRequestViewSet(
     def submit(self, request, pk=None):
         return self._out(services.request_submit(actor=request.user, request=self.get_object()))
 
-    @extend_schema(request=CommentSerializer, responses=SharingRequestSerializer)
+    @extend_schema(request=RequestCommentSerializer, responses=SharingRequestSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        data = _input(CommentSerializer, request)
+        data = _input(RequestCommentSerializer, request)
         return self._out(services.request_withdraw(actor=request.user, request=self.get_object(), comment=data["comment"]))
 
     @extend_schema(request=ApproveSerializer, responses=SharingRequestSerializer)
@@ -157,11 +157,11 @@ class SharingRequestViewSet(
         return self._out(services.request_reject(actor=request.user, request=req, decision_basis=data["decision_basis"],
                                                  comment=data["comment"]))
 
-    @extend_schema(request=CommentSerializer, responses=SharingRequestSerializer)
+    @extend_schema(request=RequestCommentSerializer, responses=SharingRequestSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_(self, request, pk=None):
         req = self.get_object()
-        data = _input(CommentSerializer, request)
+        data = _input(RequestCommentSerializer, request)
         return self._out(services.request_return(actor=request.user, request=req, comment=data["comment"]))
 
     @extend_schema(request=TransferSerializer, responses=SharingRequestSerializer)
