@@ -4,12 +4,15 @@ from catalog.demo import DEMO_PASSWORD, load_demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo institutions and users (idempotent). Every demo user's password: " + DEMO_PASSWORD
+    help = "Load the demo institutions, users, catalog entries and requests (idempotent). Every demo user's password: " + DEMO_PASSWORD
 
     def handle(self, *args, **options):
+        from sharing.demo import load_sharing_demo
+
         counts = load_demo()
+        sharing = load_sharing_demo()
         self.stdout.write(
             f"Demo data: {counts['organizations']} institution(s), {counts['users']} user(s) and "
-            f"{counts.get('resources', 0)} catalog entr(ies) created; "
+            f"{counts.get('resources', 0)} catalog entr(ies) and {sharing['requests']} sharing request(s) created; "
             f"password for every demo user: {DEMO_PASSWORD}"
         )
