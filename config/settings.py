@@ -217,6 +217,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Grants: expiry at the end date, a notice two weeks before, quarterly usage feedback
     # reminders (Art. 46). Daily at 01:30, after the date has turned.
     "scan-grants": {"task": "sharing.tasks.scan_grants", "schedule": crontab(hour=1, minute=30)},
+    # Each data authority's daily digest of its region (overdue answers, reviews waiting,
+    # stale data, filings received). Working mornings at 08:30.
+    "daily-digest": {"task": "sharing.tasks.send_daily_digests", "schedule": crontab(hour=8, minute=30)},
 }
 
 # Notifications and webhooks (delivered by the Celery tasks above).

@@ -24,7 +24,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from catalog.calendar import SHANGHAI, WorkingCalendar, add_working_days, end_of_day, local_date
-from catalog.choices import DeadlineKind, ResourceStatus
+from catalog.choices import DeadlineKind, OrgKind, ResourceStatus
 from catalog.models import CalendarYear, Resource
 
 from .events import emit
@@ -306,6 +306,47 @@ def grant_payload(grant) -> dict:
         "grant": grant.pk, "org": grant.org_id, "source_org": grant.resource.source_org_id, "resource": grant.resource_id,
         "resource_name": grant.resource.name, "valid_until": grant.valid_until.isoformat(),
     }
+
+
+def scan_daily_digest(*, now: dt.datetime | None = None) -> int:
+    """Once a day, each data authority gets a digest of its region: requests overdue,
+    catalog entries awaiting its review (and overdue), stale data, filings received in the
+    last day. One claim per authority and day, so a second run sends nothing."""
+    from catalog.models import Organization
+    from catalog.policies import region_subtree_ids
+
+    from .models import RequestFiling, SharingRequest
+    from .services import overdue_q
+
+    now = now or timezone.now()
+    today = local_date(now)
+    sent = 0
+    for authority in Organization.objects.filter(kind=OrgKind.AUTHORITY).select_related("region"):
+        regions = region_subtree_ids(authority.region_id)
+        in_region = SharingRequest.objects.filter(source_org__region_id__in=regions)
+        payload = {
+            "authority_org": authority.pk,
+            "date": today.isoformat(),
+            "requests_overdue": in_region.filter(overdue_q(now)).count(),
+            "requests_open": in_region.filter(status__in=["submitted", "approved"]).count(),
+            "reviews_waiting": Resource.objects.filter(authority=authority, status=ResourceStatus.SUBMITTED).count(),
+            "reviews_overdue": Resource.objects.filter(
+                authority=authority, status=ResourceStatus.SUBMITTED, review_due_at__lt=now
+            ).count(),
+            "stale_entries": Resource.objects.filter(
+                region_id__in=regions, status=ResourceStatus.PUBLISHED, refresh_due_at__lt=now
+            ).count(),
+            "filings_received": RequestFiling.objects.filter(authority=authority, created_at__gte=now - dt.timedelta(days=1)).count(),
+        }
+        event = claim_notice(
+            subject_type="catalog.organization", subject_id=authority.pk, kind="daily_digest", due_at=start_of_day(today),
+            level="authority",
+            emit_event=lambda a=authority, p=payload: emit(
+                type="digest.daily", subject_type="catalog.organization", subject_id=a.pk, org=a, payload=p
+            ),
+        )
+        sent += bool(event)
+    return sent
 
 
 def scan_all(*, now: dt.datetime | None = None) -> dict[str, int]:

@@ -59,3 +59,11 @@ def scan_grants() -> dict:
     from . import scans
 
     return scans.scan_grants()
+
+
+@shared_task(ignore_result=True)
+def send_daily_digests() -> int:
+    """The daily digest of every data authority."""
+    from . import scans
+
+    return scans.scan_daily_digest()

@@ -3,6 +3,7 @@ tasks). They translate; the services in catalog.services decide."""
 
 import re
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +15,51 @@ from ..models import CatalogTask, Organization, Resource, ResourceFiling, Resour
 
 _DATETIME = serializers.DateTimeField()
 _KEYWORD_SPLIT = re.compile(r"[,，;；、\s]+")
+ITEM_FIELDS = ("code", "name", "data_type", "length", "description", "is_sensitive", "is_source")
+
+
+def attach_items(resources) -> None:
+    """Load the items of `resources` (model instances) in one query, as plain dicts in
+    `_item_rows`, for those that have neither prefetched items nor item rows yet. One query
+    whatever the number of entries; no model instance per item."""
+    missing = {
+        r.pk: r for r in resources
+        if not hasattr(r, "_item_rows") and "items" not in getattr(r, "_prefetched_objects_cache", {})
+    }
+    if not missing:
+        return
+    for r in missing.values():
+        r._item_rows = []
+    rows = (
+        ResourceItem.objects.filter(resource_id__in=list(missing)).order_by("resource_id", "position", "id")
+        .values_list("resource_id", *ITEM_FIELDS)
+    )
+    for resource_id, *values in rows:
+        missing[resource_id]._item_rows.append(dict(zip(ITEM_FIELDS, values, strict=True)))
+
+
+def _datetime(value, tz) -> str | None:
+    """DRF's ISO 8601 DateTimeField output in the current time zone, without its per-call
+    time-zone lookup."""
+    if value is None:
+        return None
+    if tz is None or not timezone.is_aware(value):
+        return _DATETIME.to_representation(value)
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class ResourceListSerializer(serializers.ListSerializer):
+    """Entries in bulk: their items in one query, one time-zone lookup."""
+
+    def to_representation(self, data):
+        resources = list(data.all() if hasattr(data, "all") else data)
+        attach_items(resources)
+        self.child._tz = self.child.current_timezone()
+        try:
+            return [self.child.to_representation(r) for r in resources]
+        finally:
+            self.child._tz = None
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}})
@@ -73,6 +119,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "last_refreshed_at", "refresh_due_at", "created_at", "updated_at",
         ]
         extra_kwargs = {"sharing_type": {"required": True}}
+        list_serializer_class = ResourceListSerializer
 
     def get_fields(self):
         fields = super().get_fields()
@@ -80,28 +127,40 @@ class ResourceSerializer(serializers.ModelSerializer):
             fields["sharing_type"].required = False
         return fields
 
+    _tz = None
+
+    @staticmethod
+    def current_timezone():
+        return timezone.get_current_timezone() if settings.USE_TZ else None
+
     def to_representation(self, obj):
         """A fast path for the hot list/detail endpoints: the same fields and formats as the
-        declared ones, built as plain dicts (nested DRF serializers cost ~0.5 ms an entry)."""
-        dt_field = _DATETIME
+        declared ones, built as plain dicts (nested DRF serializers cost ~0.5 ms an entry).
+        Works on full instances and on the narrow ones of ResourceViewSet.read_queryset
+        (`source_org_name` and `pending_revision_pk` annotated, items in `_item_rows`)."""
+        tz = self._tz or self.current_timezone()
         data = {name: getattr(obj, name) for name in self._PLAIN}
         for name in ("source_org", "region", "authority", "revision_of", "collecting_org", "verifying_org"):
             data[name] = getattr(obj, f"{name}_id")
         for name in self._DATETIMES:
-            value = getattr(obj, name)
-            data[name] = dt_field.to_representation(value) if value is not None else None
+            data[name] = _datetime(getattr(obj, name), tz)
         data["keywords"] = list(obj.keywords or [])
         data["scope_org_kinds"] = list(obj.scope_org_kinds or [])
         data["scope_regions"] = list(obj.scope_regions or [])
-        data["source_org_name"] = obj.source_org.name
-        data["items"] = [
-            {"code": i.code, "name": i.name, "data_type": i.data_type, "length": i.length, "description": i.description,
-             "is_sensitive": i.is_sensitive, "is_source": i.is_source}
-            for i in obj.items.all()
-        ]
+        data["source_org_name"] = obj.__dict__["source_org_name"] if "source_org_name" in obj.__dict__ else obj.source_org.name
+        item_rows = getattr(obj, "_item_rows", None)
+        if item_rows is None:
+            item_rows = [{name: getattr(i, name) for name in ITEM_FIELDS} for i in obj.items.all()]
+        data["items"] = [dict(row) for row in item_rows]
         data["pending_revision"] = self.get_pending_revision(obj)
-        data["is_stale"] = self.get_is_stale(obj)
+        data["is_stale"] = obj.is_stale(self._now())
         return {name: data[name] for name in self.Meta.fields}
+
+    def _now(self):
+        now = self.context.get("now")
+        if now is None:
+            now = self.context["now"] = timezone.now()
+        return now
 
     _PLAIN = (
         "id", "code", "name", "summary", "status", "version", "data_form", "sharing_type", "sharing_conditions", "sharing_basis",
@@ -113,17 +172,23 @@ class ResourceSerializer(serializers.ModelSerializer):
         "created_at", "updated_at",
     )
     def get_pending_revision(self, obj) -> int | None:
-        revision = getattr(obj, "pending_revision", None) if obj.status == "published" else None
-        if revision is None:
+        if obj.status != "published":
+            return None
+        if "pending_revision_pk" in obj.__dict__:
+            revision_pk = obj.__dict__["pending_revision_pk"]
+        else:
+            revision = getattr(obj, "pending_revision", None)
+            revision_pk = revision.pk if revision is not None else None
+        if revision_pk is None:
             return None
         user = self.context["request"].user if "request" in self.context else None
         org_id = getattr(user, "org_id", None)
         if user is not None and (user.is_staff or org_id in (obj.source_org_id, obj.authority_id)):
-            return revision.pk
+            return revision_pk
         return None
 
     def get_is_stale(self, obj) -> bool:
-        return obj.is_stale(self.context.get("now") or timezone.now())
+        return obj.is_stale(self._now())
 
 
 class ResourceUpdateSerializer(ResourceSerializer):

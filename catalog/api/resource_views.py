@@ -1,8 +1,12 @@
 """Thin viewsets of the catalog: querysets from policies (404 outside them), actions checked
 by PolicyPermission (403), writes through services (400/409)."""
 
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger
+from django.core.paginator import Paginator as DjangoPaginator
+from django.db.models import F
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -16,6 +20,7 @@ from ..choices import ResourceStatus
 from ..errors import RuleViolation
 from ..filters import CatalogTaskFilter, ResourceFilingFilter, ResourceFilter
 from ..models import Resource
+from .common import Pagination
 from .resource_serializers import (
     CatalogTaskSerializer,
     CommentSerializer,
@@ -27,11 +32,78 @@ from .resource_serializers import (
     ResourceVersionSerializer,
     RetireSerializer,
     ReturnSerializer,
+    attach_items,
 )
 from .views import PolicyViewSet
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_FORMATS = ("csv", "xlsx", "dcat")
+
+# The columns ResourceSerializer outputs (read_queryset selects these alone: no search text).
+READ_FIELDS = (
+    "id", "code", "name", "summary", "keywords", "status", "version", "data_form", "sharing_type", "sharing_conditions",
+    "sharing_basis", "scope_org_kinds", "scope_regions", "sharing_method", "network", "open_type", "open_reason",
+    "open_conditions", "update_frequency", "classification", "theme", "security_grade", "legal_basis",
+    "review_deadline_provisional", "review_comment", "source_org", "region", "authority", "revision_of", "collecting_org",
+    "verifying_org", "published_at", "submitted_at", "review_due_at", "reviewed_at", "retired_at", "last_refreshed_at",
+    "refresh_due_at", "created_at", "updated_at",
+)
+
+
+def read_queryset(qs):
+    """The entries as ResourceSerializer reads them: its columns, the source institution's
+    name and the pending revision's id joined in, no model instance but the entry's."""
+    return (
+        qs.select_related(None).prefetch_related(None).only(*READ_FIELDS)
+        .annotate(source_org_name=F("source_org__name"), pending_revision_pk=F("pending_revision__id"))
+    )
+
+
+class ResourcePaginator(DjangoPaginator):
+    """Pages of entries with a cheap exact count: from the trigger-kept counts table when the
+    condition allows it (the unfiltered list); otherwise, on PostgreSQL, the page's ids and the
+    count come from one narrow statement (selectors.page_ids) and the page's wide rows from a
+    second, by id. The rows are read with read_queryset. Other lists (versions, refreshes)
+    are paginated the usual way."""
+
+    def __init__(self, object_list, per_page, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self._entries = getattr(object_list, "model", None) is Resource
+        self._fast_count = selectors.resource_count(object_list) if self._entries else None
+
+    @cached_property
+    def count(self):
+        return self._fast_count if self._fast_count is not None else self.object_list.count()
+
+    def page(self, number):
+        if not self._entries:
+            return super().page(number)
+        if self._fast_count is not None or "count" in self.__dict__:
+            return self._page_sliced(number)
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+        if wanted < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        found = selectors.page_ids(self.object_list, (wanted - 1) * self.per_page, self.per_page)
+        if found is None:
+            return self._page_sliced(number)
+        ids, total = found
+        self.__dict__["count"] = total
+        number = self.validate_number(wanted)
+        rows = {r.pk: r for r in read_queryset(Resource.objects.filter(pk__in=ids))}
+        return Page([rows[i] for i in ids if i in rows], number, self)
+
+    def _page_sliced(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        return Page(list(read_queryset(self.object_list)[bottom:top]), number, self)
+
+
+class ResourcePagination(Pagination):
+    django_paginator_class = ResourcePaginator
 
 
 class ResourceViewSet(
@@ -42,6 +114,7 @@ class ResourceViewSet(
 
     serializer_class = ResourceSerializer
     filterset_class = ResourceFilter
+    pagination_class = ResourcePagination
     policy_actions = {
         "list": "resource.view", "retrieve": "resource.view", "create": "resource.create",
         "partial_update": "resource.update", "update": "resource.update", "destroy": "resource.delete",
@@ -52,8 +125,13 @@ class ResourceViewSet(
     }
 
     def get_queryset(self):
+        visible = policies.visible_resources(self.request.user)
+        if self.action in ("list", "stale"):
+            return visible.order_by("-updated_at", "-id")  # ResourcePaginator reads the page's rows
+        if self.action == "retrieve":
+            return read_queryset(visible)
         return (
-            policies.visible_resources(self.request.user)
+            visible
             .select_related("source_org", "pending_revision")
             .defer("search_body", "pending_revision__search_body", "pending_revision__search_name")
             .prefetch_related("items")
@@ -69,6 +147,11 @@ class ResourceViewSet(
         if self.action == "refreshes" and self.request.method == "POST":
             self.policy_actions = {**self.policy_actions, "refreshes": "resource.refresh"}
         return super().get_permissions()
+
+    def retrieve(self, request, *args, **kwargs):
+        resource = self.get_object()
+        attach_items([resource])
+        return Response(self.get_serializer(resource).data)
 
     def _out(self, resource: Resource, code=status.HTTP_200_OK) -> Response:
         resource = self.get_queryset().filter(pk=resource.pk).first() or resource

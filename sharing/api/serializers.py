@@ -10,6 +10,8 @@ from catalog.choices import Network
 from ..choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, RequestKind, VerificationResult
 from ..models import Dispute, DisputeStep, Event, Grant, GrantUsage, RequestFiling, SharingRequest
 
+MAX_ID = 2**63 - 1  # ids are 64-bit (BigAutoField): a larger number is a 400, not a query
+
 
 class FilingBriefSerializer(serializers.ModelSerializer):
     authority_name = serializers.CharField(source="authority.name", read_only=True)
@@ -62,7 +64,7 @@ class SharingRequestWriteSerializer(serializers.Serializer):
     """POST (create) and PATCH (a draft or a returned request)."""
 
     kind = serializers.ChoiceField(choices=RequestKind.choices, default=RequestKind.SHARING)
-    resource = serializers.IntegerField(help_text=_("Id of a published catalog entry"))
+    resource = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=_("Id of a published catalog entry"))
     items = serializers.ListField(child=serializers.CharField(max_length=64), max_length=500, required=False, default=list)
     scenario = serializers.CharField(max_length=4000)
     purpose = serializers.CharField(max_length=4000)
@@ -77,7 +79,7 @@ class SharingRequestWriteSerializer(serializers.Serializer):
     system_network = serializers.ChoiceField(choices=Network.choices)
     system_address = serializers.CharField(max_length=255, required=False, allow_blank=True)
     verification_subject = serializers.CharField(max_length=4000, required=False, allow_blank=True)
-    renewal_of = serializers.IntegerField(required=False, allow_null=True)
+    renewal_of = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
     submit = serializers.BooleanField(default=False, help_text=_("Submit at once instead of saving a draft"))
 
 
@@ -98,7 +100,7 @@ class RequestCommentSerializer(serializers.Serializer):
 
 
 class TransferSerializer(serializers.Serializer):
-    to_org = serializers.IntegerField()
+    to_org = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 

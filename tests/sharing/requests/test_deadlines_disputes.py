@@ -6,7 +6,7 @@ import threading
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from catalog import services as catalog_services
 from catalog.errors import InvalidTransition
@@ -93,7 +93,7 @@ def test_two_decisions_at_the_same_moment_have_one_winner(postgres, requester, a
         except InvalidTransition:
             outcomes.append("conflict")
         finally:
-            close_old_connections()
+            connection.close()  # each thread's own connection
 
     threads = [threading.Thread(target=decide, args=(k,)) for k in ("approve", "reject")]
     for t in threads:

@@ -52,3 +52,16 @@ def test_grant_scan_expires_and_reminds_once(api, requester, approver, unconditi
     Grant.objects.filter(pk=grant.pk).update(valid_until=dt.date.today() - dt.timedelta(days=1))
     assert scans.scan_grants()["grants_expired"] == 1
     assert Event.objects.filter(type="grant.expired", subject_id=str(grant.pk)).count() == 1
+
+
+def test_daily_digest_once_per_authority_and_day(requester, conditional, authority_user, gd_authority,
+                                                 django_capture_on_commit_callbacks):
+    req = services.request_submit(actor=requester, request=_draft(requester, conditional), now=at(2025, 9, 30, 16))
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = scans.scan_daily_digest(now=at(2025, 10, 20, 8, 30))
+    assert sent >= 1
+    assert scans.scan_daily_digest(now=at(2025, 10, 20, 9, 30)) == 0
+    digest = Event.objects.get(type="digest.daily", subject_id=str(gd_authority.pk))
+    assert digest.payload["requests_overdue"] == 1 and digest.payload["requests_open"] == 1
+    assert Notification.objects.filter(user=authority_user, type="digest.daily").count() == 1
+    assert req.reply_due_at < at(2025, 10, 20)
