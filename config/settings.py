@@ -120,7 +120,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 AUTHENTICATION_BACKENDS = ["catalog.security.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 
 # Login lockout (django-axes): 5 failures for a username from an IP lock it for 15 minutes.
@@ -192,7 +194,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "sharing.beat:Scheduler"
 # The beat schedule lives here, in code; django_celery_beat's DatabaseScheduler copies it into
 # the database on start, where administrators see it (and can pause or retime an entry) in
 # the admin under "Periodic tasks". Scans are idempotent (DeadlineNotice claims), so running
