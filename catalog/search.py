@@ -13,6 +13,8 @@ or more characters matches an entry holding it as a lexeme or holding all its tw
 sequences; a lone character matches as a prefix; every word must match (AND). Entries whose
 name matches every word rank above the rest, then the most recently updated. (ts_rank is not
 used: reading every matching row's tsvector costs too much on broad two-character words.)
+The API takes a page of results in two steps (catalog.selectors.page_ids): the ids, sort keys
+and count of every match from one narrow statement, then the wide rows of the page alone.
 """
 
 from __future__ import annotations

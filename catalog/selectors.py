@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import Col
@@ -73,6 +73,8 @@ def resource_count(qs: QuerySet[Resource]) -> int | None:
         where, params = compiler.compile(qs.query.where)
     except EmptyResultSet:
         return 0
+    except FullResultSet:
+        where, params = "", []
     table = connection.ops.quote_name(Resource._meta.db_table)
     sql = f"SELECT COALESCE(SUM(n), 0) FROM catalog_resource_count AS {table}" + (f" WHERE {where}" if where else "")  # noqa: S608 - our SQL, values bound
     with connection.cursor() as cur:

@@ -24,4 +24,5 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("healthz", directory_views.healthz, name="healthz"),
     path("readyz", directory_views.readyz, name="readyz"),
+    path("", include("catalog.portal.urls")),
 ]

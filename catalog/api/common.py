@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_ipv46_address
 from django.db import DataError, IntegrityError, connection, models
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
@@ -78,7 +79,7 @@ class StrictFilterBackend(DjangoFilterBackend):
             return queryset
         if not filterset.is_valid():
             raise filter_utils.translate_validation(filterset.errors)
-        errors = _number_filter_errors(filterset)
+        errors = {**_number_filter_errors(filterset), **_ip_filter_errors(filterset)}
         if errors:
             raise exceptions.ValidationError(errors)
         return filterset.qs
@@ -126,6 +127,23 @@ def _number_filter_errors(filterset) -> dict[str, list[str]]:
             or (high is not None and value > high)
         ):
             errors[name] = [_("Enter a whole number between %(low)s and %(high)s.") % {"low": low, "high": high}]
+    return errors
+
+
+def _ip_filter_errors(filterset) -> dict[str, list[str]]:
+    """A text filter on an IP address column takes an IP address: PostgreSQL's inet adapter
+    raises ValueError for anything else when the query runs."""
+    errors = {}
+    for name, filter_ in filterset.filters.items():
+        value = filterset.form.cleaned_data.get(name)
+        if not isinstance(filter_, df_filters.CharFilter) or not value or filter_.lookup_expr != "exact":
+            continue
+        field = filter_utils.get_model_field(filterset._meta.model, filter_.field_name)
+        if isinstance(field, models.GenericIPAddressField):
+            try:
+                validate_ipv46_address(value)
+            except DjangoValidationError as exc:
+                errors[name] = exc.messages
     return errors
 
 

@@ -1,6 +1,7 @@
 """Input/output shapes of the catalog API (resources, versions, refreshes, filings, update
 tasks). They translate; the services in catalog.services decide."""
 
+import json
 import re
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from rest_framework import serializers
 
 from ..choices import OrgKind
 from ..models import CatalogTask, Organization, Resource, ResourceFiling, ResourceItem, ResourceRefresh, ResourceVersion
+from .serializers import SaneDateTimeField
 
 _DATETIME = serializers.DateTimeField()
 _KEYWORD_SPLIT = re.compile(r"[,，;；、\s]+")
@@ -19,23 +21,29 @@ ITEM_FIELDS = ("code", "name", "data_type", "length", "description", "is_sensiti
 
 
 def attach_items(resources) -> None:
-    """Load the items of `resources` (model instances) in one query, as plain dicts in
-    `_item_rows`, for those that have neither prefetched items nor item rows yet. One query
-    whatever the number of entries; no model instance per item."""
-    missing = {
-        r.pk: r for r in resources
-        if not hasattr(r, "_item_rows") and "items" not in getattr(r, "_prefetched_objects_cache", {})
-    }
+    """Set `_item_rows`, the items as plain dicts, on each of `resources` (model instances)
+    that has none yet: from the prefetched items, from `items_json` (read_queryset on
+    PostgreSQL), or else from one query for all of them, whatever their number."""
+    missing = {}
+    for r in resources:
+        if hasattr(r, "_item_rows"):
+            continue
+        if "items" in getattr(r, "_prefetched_objects_cache", {}):
+            r._item_rows = [{name: getattr(i, name) for name in ITEM_FIELDS} for i in r.items.all()]
+            continue
+        if "items_json" in r.__dict__:  # read with the items as JSON (PostgreSQL)
+            r._item_rows = json.loads(r.items_json) if r.items_json else []
+            continue
+        missing[r.pk] = r
     if not missing:
         return
     for r in missing.values():
         r._item_rows = []
-    rows = (
-        ResourceItem.objects.filter(resource_id__in=list(missing)).order_by("resource_id", "position", "id")
-        .values_list("resource_id", *ITEM_FIELDS)
+    rows = ResourceItem.objects.filter(resource_id__in=list(missing)).order_by("resource_id", "position", "id").values(
+        "resource_id", *ITEM_FIELDS
     )
-    for resource_id, *values in rows:
-        missing[resource_id]._item_rows.append(dict(zip(ITEM_FIELDS, values, strict=True)))
+    for row in rows:
+        missing[row.pop("resource_id")]._item_rows.append(row)
 
 
 def _datetime(value, tz) -> str | None:
@@ -148,10 +156,9 @@ class ResourceSerializer(serializers.ModelSerializer):
         data["scope_org_kinds"] = list(obj.scope_org_kinds or [])
         data["scope_regions"] = list(obj.scope_regions or [])
         data["source_org_name"] = obj.__dict__["source_org_name"] if "source_org_name" in obj.__dict__ else obj.source_org.name
-        item_rows = getattr(obj, "_item_rows", None)
-        if item_rows is None:
-            item_rows = [{name: getattr(i, name) for name in ITEM_FIELDS} for i in obj.items.all()]
-        data["items"] = [dict(row) for row in item_rows]
+        if not hasattr(obj, "_item_rows"):
+            attach_items([obj])
+        data["items"] = obj._item_rows
         data["pending_revision"] = self.get_pending_revision(obj)
         data["is_stale"] = obj.is_stale(self._now())
         return {name: data[name] for name in self.Meta.fields}
@@ -220,7 +227,7 @@ class ResourceVersionSerializer(serializers.ModelSerializer):
 
 
 class ResourceRefreshSerializer(serializers.ModelSerializer):
-    refreshed_at = serializers.DateTimeField(required=False)
+    refreshed_at = SaneDateTimeField(required=False)
 
     class Meta:
         model = ResourceRefresh

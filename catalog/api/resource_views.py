@@ -3,7 +3,9 @@ by PolicyPermission (403), writes through services (400/409)."""
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
-from django.db.models import F
+from django.db import connection
+from django.db.models import F, TextField
+from django.db.models.expressions import RawSQL
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -15,13 +17,14 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from .. import importexport, policies, selectors, services
+from .. import importexport, policies, search, selectors, services
 from ..choices import ResourceStatus
 from ..errors import RuleViolation
 from ..filters import CatalogTaskFilter, ResourceFilingFilter, ResourceFilter
 from ..models import Resource
 from .common import Pagination
 from .resource_serializers import (
+    ITEM_FIELDS,
     CatalogTaskSerializer,
     CommentSerializer,
     ImportResultSerializer,
@@ -32,7 +35,6 @@ from .resource_serializers import (
     ResourceVersionSerializer,
     RetireSerializer,
     ReturnSerializer,
-    attach_items,
 )
 from .views import PolicyViewSet
 
@@ -50,20 +52,56 @@ READ_FIELDS = (
 )
 
 
+# PostgreSQL: an entry's items as one JSON array, in their order (no row or model per item).
+ITEMS_JSON = RawSQL(  # noqa: S611 - constant SQL, no input
+    f"SELECT json_agg(x)::text FROM (SELECT {', '.join(ITEM_FIELDS)} FROM catalog_resourceitem i "  # noqa: S608 - column names are ours
+    'WHERE i.resource_id = "catalog_resource"."id" ORDER BY i.position, i.id) AS x',
+    (),
+    output_field=TextField(),
+)
+
+
 def read_queryset(qs):
     """The entries as ResourceSerializer reads them: its columns, the source institution's
-    name and the pending revision's id joined in, no model instance but the entry's."""
-    return (
+    name and the pending revision's id joined in, on PostgreSQL the items too; no model
+    instance but the entry's."""
+    qs = (
         qs.select_related(None).prefetch_related(None).only(*READ_FIELDS)
         .annotate(source_org_name=F("source_org__name"), pending_revision_pk=F("pending_revision__id"))
     )
+    if connection.vendor == "postgresql":
+        qs = qs.annotate(items_json=ITEMS_JSON)
+    return qs
+
+
+READ_NAMES = tuple(Resource._meta.get_field(name).attname for name in READ_FIELDS)
+
+
+class ResourceRow:
+    """One entry of a list page as ResourceSerializer reads it: the values of read_queryset as
+    attributes, without building a model instance (read-only; never saved)."""
+
+    is_stale = Resource.is_stale
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+    @property
+    def pk(self):
+        return self.id
+
+
+def read_rows(qs, bottom: int = 0, top: int | None = None) -> list[ResourceRow]:
+    names = READ_NAMES + ("source_org_name", "pending_revision_pk") + (("items_json",) if connection.vendor == "postgresql" else ())
+    values = read_queryset(qs).values(*names)
+    return [ResourceRow(row) for row in (values[bottom:top] if top is not None else values)]
 
 
 class ResourcePaginator(DjangoPaginator):
     """Pages of entries with a cheap exact count: from the trigger-kept counts table when the
     condition allows it (the unfiltered list); otherwise, on PostgreSQL, the page's ids and the
     count come from one narrow statement (selectors.page_ids) and the page's wide rows from a
-    second, by id. The rows are read with read_queryset. Other lists (versions, refreshes)
+    second, by id. The rows are read with read_queryset, as ResourceRow. Other lists (versions, refreshes)
     are paginated the usual way."""
 
     def __init__(self, object_list, per_page, **kwargs):
@@ -92,14 +130,14 @@ class ResourcePaginator(DjangoPaginator):
         ids, total = found
         self.__dict__["count"] = total
         number = self.validate_number(wanted)
-        rows = {r.pk: r for r in read_queryset(Resource.objects.filter(pk__in=ids))}
+        rows = {r.pk: r for r in read_rows(Resource.objects.filter(pk__in=ids))}
         return Page([rows[i] for i in ids if i in rows], number, self)
 
     def _page_sliced(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
-        return Page(list(read_queryset(self.object_list)[bottom:top]), number, self)
+        return Page(read_rows(self.object_list, bottom, top), number, self)
 
 
 class ResourcePagination(Pagination):
@@ -138,6 +176,20 @@ class ResourceViewSet(
             .order_by("-updated_at", "-id")
         )
 
+    def filter_queryset(self, queryset):
+        """Without any filter parameter the filter set changes nothing, and with `q` alone it
+        only searches: skip building it (a fixed cost of every plain list, search, facets and
+        detail request). Anything else, or a `q` the filter set would refuse, goes through it."""
+        params = self.request.query_params
+        names = set(params)
+        if names <= {"page", "page_size"}:
+            return queryset
+        if names <= {"page", "page_size", "q"} and self.filterset_class is ResourceFilter:
+            value = params["q"].strip()
+            if len(value) <= ResourceFilter.base_filters["q"].extra["max_length"] and "\x00" not in value:
+                return search.apply(queryset, value) if value else queryset
+        return super().filter_queryset(queryset)
+
     def get_serializer_class(self):
         if self.action == "partial_update":
             return ResourceUpdateSerializer
@@ -147,11 +199,6 @@ class ResourceViewSet(
         if self.action == "refreshes" and self.request.method == "POST":
             self.policy_actions = {**self.policy_actions, "refreshes": "resource.refresh"}
         return super().get_permissions()
-
-    def retrieve(self, request, *args, **kwargs):
-        resource = self.get_object()
-        attach_items([resource])
-        return Response(self.get_serializer(resource).data)
 
     def _out(self, resource: Resource, code=status.HTTP_200_OK) -> Response:
         resource = self.get_queryset().filter(pk=resource.pk).first() or resource

@@ -106,21 +106,25 @@ class CalendarDaysInputSerializer(serializers.Serializer):
         return days
 
 
-class AddWorkingDaysQuerySerializer(serializers.Serializer):
-    # Years the working-day calendar can mean. Before 1901 Asia/Shanghai has a local mean
-    # time offset with seconds (+08:05:43), which is no RFC 3339 date-time in the answer, and
-    # near year 9999 the due date overflows.
+class SaneDateTimeField(serializers.DateTimeField):
+    """A date-time within the years this system can mean. Before 1901 Asia/Shanghai has a
+    local mean time offset with seconds (+08:05:43), which is no RFC 3339 date-time in the
+    answer, and near year 9999 deadlines overflow."""
+
     MIN_YEAR, MAX_YEAR = 1970, 2999
 
-    start = serializers.DateTimeField()
-    days = serializers.IntegerField(min_value=0, max_value=3650)
-
-    def validate_start(self, value):
-        if not self.MIN_YEAR <= value.year <= self.MAX_YEAR:
+    def to_internal_value(self, value):
+        result = super().to_internal_value(value)
+        if not self.MIN_YEAR <= result.year <= self.MAX_YEAR:
             raise serializers.ValidationError(
                 _("Enter a date-time between the years %(min)d and %(max)d.") % {"min": self.MIN_YEAR, "max": self.MAX_YEAR}
             )
-        return value
+        return result
+
+
+class AddWorkingDaysQuerySerializer(serializers.Serializer):
+    start = SaneDateTimeField()
+    days = serializers.IntegerField(min_value=0, max_value=3650)
 
 
 class AddWorkingDaysSerializer(serializers.Serializer):

@@ -1,0 +1,188 @@
+"""Forms of the portal: they translate input into the arguments of the services; the rules
+are the services' (their DomainError messages are attached to the fields they name)."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from catalog.choices import (
+    Classification,
+    ClosedReason,
+    DataForm,
+    ItemDataType,
+    Network,
+    OpenType,
+    OrgKind,
+    SecurityGrade,
+    SharingMethod,
+    SharingType,
+    UpdateFrequency,
+)
+from catalog.errors import DomainError
+from sharing.choices import DeliveryMethod, PurposeCategory, VerificationResult
+
+ITEM_KEY = re.compile(r"^items\[(\d+)\]\.(\w+)$")
+
+
+def attach_errors(exc: DomainError, form: forms.Form, formset=None, item_forms=None) -> None:
+    """Show a domain error beside the field it names (`exc.errors`), else above the form."""
+    errors = exc.errors or {None: [exc.message]}
+    for key, messages in errors.items():
+        for message in messages if isinstance(messages, list | tuple) else [messages]:
+            match = ITEM_KEY.match(key or "")
+            if match and item_forms is not None and int(match.group(1)) < len(item_forms):
+                sub = item_forms[int(match.group(1))]
+                field = match.group(2)
+                sub.add_error(field if field in sub.fields else None, str(message))
+            elif key and key in form.fields:
+                form.add_error(key, str(message))
+            elif key == "items" and formset is not None:
+                formset._non_form_errors = formset.error_class([*formset.non_form_errors(), str(message)])
+            else:
+                form.add_error(None, str(message))
+
+
+class SplitListField(forms.CharField):
+    """A comma-, space- or 、-separated list of words."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return [w for w in re.split(r"[,，、;；\s]+", value or "") if w]
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(map(str, value))
+        return value
+
+
+class ResourceForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    keywords = SplitListField(label=_("Keywords"), required=False, help_text=_("Separate with commas."))
+    classification = forms.ChoiceField(label=_("Classification"), choices=Classification.choices)
+    theme = forms.CharField(label=_("Theme"), max_length=64, required=False)
+    data_form = forms.ChoiceField(label=_("Data form"), choices=DataForm.choices)
+    sharing_type = forms.ChoiceField(label=_("Sharing type"), choices=SharingType.choices)
+    sharing_conditions = forms.CharField(label=_("Sharing conditions"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    sharing_basis = forms.CharField(
+        label=_("Basis of the conditions or of not sharing"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    scope_org_kinds = forms.MultipleChoiceField(
+        label=_("Institution kinds that may request"), choices=OrgKind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every kind."),
+    )
+    scope_regions = SplitListField(label=_("Regions that may request (GB/T 2260 codes)"), required=False)
+    sharing_method = forms.ChoiceField(label=_("Sharing method"), choices=SharingMethod.choices)
+    network = forms.ChoiceField(label=_("Network"), choices=Network.choices)
+    open_type = forms.ChoiceField(label=_("Open attribute"), choices=OpenType.choices)
+    open_reason = forms.ChoiceField(label=_("Reason for not opening"), choices=[("", "—"), *ClosedReason.choices], required=False)
+    open_conditions = forms.CharField(label=_("Open conditions or reason"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    update_frequency = forms.ChoiceField(label=_("Update frequency"), choices=UpdateFrequency.choices)
+    security_grade = forms.TypedChoiceField(label=_("Security grade"), choices=SecurityGrade.choices, coerce=int)
+    legal_basis = forms.CharField(label=_("Legal basis for collecting"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def service_data(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class ItemForm(forms.Form):
+    code = forms.CharField(label=_("Standard code"), max_length=64, required=False)
+    name = forms.CharField(label=_("Name"), max_length=128, required=False)
+    data_type = forms.ChoiceField(label=_("Data type"), choices=ItemDataType.choices, initial=ItemDataType.STRING)
+    length = forms.IntegerField(label=_("Length"), min_value=0, required=False)
+    description = forms.CharField(label=_("Description"), max_length=500, required=False)
+    is_sensitive = forms.BooleanField(label=_("Personal or sensitive"), required=False)
+    is_source = forms.BooleanField(label=_("Source item"), required=False, initial=True)
+
+
+ItemFormSet = forms.formset_factory(ItemForm, extra=0, can_delete=True, can_order=True, max_num=500)
+
+
+def items_from_formset(formset) -> tuple[list[dict], list[forms.Form]]:
+    """The items in the order the user gave them (ORDER, then position), without deleted and
+    blank rows; and the forms they came from, so that errors find their row."""
+    rows = []
+    for index, form in enumerate(formset.forms):
+        data = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+        if not data or data.get("DELETE"):
+            continue
+        if not (data.get("code") or data.get("name")):
+            continue
+        rows.append((data.get("ORDER") if data.get("ORDER") is not None else 10_000 + index, index, form, data))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    items = [{k: v for k, v in data.items() if k not in ("ORDER", "DELETE")} for *_x, data in rows]
+    return items, [form for _o, _i, form, _d in rows]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("Workbook (.xlsx)"))
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class ReturnForm(forms.Form):
+    comment = forms.CharField(label=_("What must change"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class RequestForm(forms.Form):
+    items = forms.MultipleChoiceField(label=_("Data items"), choices=(), required=False, widget=forms.CheckboxSelectMultiple)
+    scenario = forms.CharField(label=_("Business scenario"), widget=forms.Textarea(attrs={"rows": 2}))
+    purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 2}))
+    purpose_category = forms.ChoiceField(label=_("Purpose category"), choices=PurposeCategory.choices)
+    duty_basis = forms.CharField(label=_("Legal duty of the requester"), widget=forms.Textarea(attrs={"rows": 2}))
+    requested_until = forms.DateField(label=_("End date requested"), widget=forms.DateInput(attrs={"type": "date"}))
+    contact_name = forms.CharField(label=_("Contact"), max_length=64)
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=32, required=False)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
+    system_name = forms.CharField(label=_("Consuming business system"), max_length=128)
+    system_network = forms.ChoiceField(label=_("Network zone"), choices=Network.choices)
+    system_address = forms.CharField(label=_("System address"), max_length=255, required=False)
+    verification_subject = forms.CharField(
+        label=_("What to verify"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
+        help_text=_("For example: does this ID number match this name."),
+    )
+
+    def __init__(self, *args, resource, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].choices = [(i.code, f"{i.name} ({i.code})") for i in resource.items.all()]
+        if kind != "verification":
+            del self.fields["verification_subject"]
+
+    def service_data(self, kind: str) -> dict:
+        data = {k: v for k, v in self.cleaned_data.items()}
+        data["kind"] = kind
+        return data
+
+
+class ApproveForm(forms.Form):
+    approved_items = forms.MultipleChoiceField(label=_("Items approved"), choices=(), widget=forms.CheckboxSelectMultiple)
+    approved_until = forms.DateField(label=_("End date approved"), widget=forms.DateInput(attrs={"type": "date"}))
+    conditions = forms.CharField(label=_("Conditions of use"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, request_obj, item_names: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["approved_items"].choices = [(c, f"{item_names.get(c, c)} ({c})") for c in request_obj.items]
+
+
+class RejectForm(forms.Form):
+    decision_basis = forms.CharField(
+        label=_("Legal basis of the rejection"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
+        help_text=_("The law, regulation or rule the rejection relies on (Art. 23)."),
+    )
+    comment = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class AnswerForm(forms.Form):
+    result = forms.ChoiceField(label=_("Result"), choices=VerificationResult.choices)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class FulfilForm(forms.Form):
+    delivery_method = forms.ChoiceField(label=_("Delivery"), choices=DeliveryMethod.choices)
+    delivery_note = forms.CharField(label=_("How it was delivered"), widget=forms.Textarea(attrs={"rows": 2}), required=False)

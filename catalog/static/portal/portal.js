@@ -1,0 +1,94 @@
+// Progressive enhancement for the portal (no inline scripts: the CSP forbids them).
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  document.addEventListener("DOMContentLoaded", function () {
+    // Selects that submit their form on change (language switch, filters).
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
+      el.addEventListener("change", function () { el.form.submit(); });
+    });
+
+    // Forms that ask before they are sent.
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (ev) {
+        var submitter = ev.submitter;
+        if (submitter && submitter.value === "save") { return; }
+        if (!window.confirm(form.getAttribute("data-confirm"))) { ev.preventDefault(); }
+      });
+    });
+
+    // Item table of the catalog editor: add, reorder and remove rows.
+    var table = document.getElementById("items-table");
+    if (table) {
+      var body = table.tBodies[0];
+      var total = document.getElementById("id_items-TOTAL_FORMS");
+      var tpl = document.getElementById("item-template");
+      var renumber = function () {
+        Array.prototype.forEach.call(body.rows, function (row, i) {
+          var order = row.querySelector('input[name$="-ORDER"]');
+          if (order) { order.value = i + 1; }
+        });
+      };
+      var addBtn = document.querySelector("[data-add-item]");
+      if (addBtn && tpl && total) {
+        addBtn.addEventListener("click", function () {
+          var n = parseInt(total.value, 10);
+          var html = tpl.innerHTML.replace(/__prefix__/g, String(n));
+          body.insertAdjacentHTML("beforeend", html);
+          total.value = n + 1;
+          renumber();
+          var first = body.rows[body.rows.length - 1].querySelector('input[name$="-code"]');
+          if (first) { first.focus(); }
+        });
+      }
+      body.addEventListener("click", function (ev) {
+        var btn = ev.target.closest("[data-move]");
+        if (!btn) { return; }
+        var row = btn.closest("tr");
+        if (btn.getAttribute("data-move") === "up" && row.previousElementSibling) {
+          body.insertBefore(row, row.previousElementSibling);
+        } else if (btn.getAttribute("data-move") === "down" && row.nextElementSibling) {
+          body.insertBefore(row.nextElementSibling, row);
+        }
+        renumber();
+        btn.focus();
+      });
+      body.addEventListener("change", function (ev) {
+        if (ev.target.name && /-DELETE$/.test(ev.target.name)) {
+          ev.target.closest("tr").classList.toggle("removed", ev.target.checked);
+        }
+      });
+      renumber();
+      var form = table.closest("form");
+      if (form) { form.addEventListener("submit", renumber); }
+    }
+
+    // Approver's desk: j/k move, Enter/o open, a approves the selected request as requested.
+    var list = document.querySelector("[data-keyboard-list]");
+    if (list) {
+      var rows = Array.prototype.slice.call(list.querySelectorAll("tbody tr[data-request]"));
+      var current = -1;
+      var select = function (i) {
+        if (!rows.length) { return; }
+        current = Math.max(0, Math.min(rows.length - 1, i));
+        rows.forEach(function (r) { r.classList.remove("selected"); });
+        rows[current].classList.add("selected");
+        rows[current].focus();
+      };
+      document.addEventListener("keydown", function (ev) {
+        var tag = (ev.target.tagName || "").toLowerCase();
+        if (tag === "input" || tag === "textarea" || tag === "select" || ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
+        if (ev.key === "j") { select(current + 1); ev.preventDefault(); }
+        else if (ev.key === "k") { select(current - 1); ev.preventDefault(); }
+        else if ((ev.key === "Enter" || ev.key === "o") && current >= 0 && ev.target.tagName !== "A" && ev.target.tagName !== "BUTTON") {
+          var link = rows[current].querySelector("[data-open]");
+          if (link) { window.location.href = link.href; ev.preventDefault(); }
+        } else if (ev.key === "a" && current >= 0) {
+          var quick = rows[current].querySelector("form[data-quick-approve]");
+          if (quick) { quick.submit(); ev.preventDefault(); }
+        }
+      });
+    }
+  });
+})();

@@ -1,0 +1,238 @@
+"""The portal's views without a browser: permissions (404 outside the policy querysets, 403
+for a visible object the user may not act on), CSRF, and service errors beside the fields."""
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+
+from catalog.models import Resource
+from sharing.models import SharingRequest
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_anonymous_is_sent_to_login(world):
+    for url in ("/", "/my/catalog/", "/requests/", "/desk/", "/inbox/", "/authority/dashboard/"):
+        response = Client().get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
+
+
+def test_login_page_and_api_still_json(world):
+    assert Client().get("/login/").status_code == 200
+    assert Client().get("/healthz").status_code == 200
+    assert Client().get("/api/v1/resources/").status_code in (401, 403)
+
+
+def test_header_shows_user_institution_and_unread(world, django_capture_on_commit_callbacks):
+    resource = world.published()
+    with django_capture_on_commit_callbacks(execute=True):
+        world.request(resource)  # notifies the source's approvers
+    body = client_for(world.approver).get("/").content.decode()
+    assert "广东省公安厅(测试)" in body and 'data-unread="1"' in body
+
+
+def test_search_finds_by_chinese_word_with_facets(world):
+    resource = world.published()
+    world.published(name="婚姻登记信息", sharing_type="unconditional", items=[{"code": "DE0100", "name": "登记日期"}],
+                    keywords=["婚姻"], summary="婚姻登记")
+    c = client_for(world.requester)
+    response = c.get("/", {"q": "户籍"})
+    assert list(response.context["page_obj"].object_list) == [resource]
+    assert 'data-tier="conditional"' in response.content.decode()
+    response = c.get("/", {"sharing_type": "unconditional"})
+    assert [r.name for r in response.context["page_obj"].object_list] == ["婚姻登记信息"]
+    tiers = next(g for g in response.context["groups"] if g["name"] == "sharing_type")
+    assert [v["count"] for v in tiers["values"]] == [1]
+
+
+def test_entry_buttons_fit_the_tier(world):
+    conditional = world.published()
+    none = world.published(name="涉密档案", sharing_type="none", items=[{"code": "DE0200", "name": "档案号"}])
+    c = client_for(world.requester)
+    body = c.get(f"/catalog/{conditional.pk}/").content.decode()
+    assert 'data-testid="request-sharing"' in body and 'data-testid="request-verification"' in body
+    body = c.get(f"/catalog/{none.pk}/").content.decode()
+    assert 'data-testid="request-sharing"' not in body and 'data-testid="request-verification"' in body
+
+
+def test_draft_of_another_institution_is_404(world):
+    from catalog import services
+
+    draft = services.resource_create(actor=world.clerk, source_org=world.source_org, data={"name": "草稿", "sharing_type": "unconditional"})
+    assert client_for(world.requester).get(f"/catalog/{draft.pk}/").status_code == 404
+    assert client_for(world.requester).get(f"/my/catalog/{draft.pk}/edit/").status_code == 404
+    assert client_for(world.clerk).get(f"/catalog/{draft.pk}/").status_code == 200
+
+
+def test_published_entry_of_another_institution_cannot_be_edited(world):
+    resource = world.published()
+    response = client_for(world.requester).get(f"/my/catalog/{resource.pk}/edit/")
+    assert response.status_code == 403
+    response = client_for(world.requester).post(f"/my/catalog/{resource.pk}/submit/")
+    assert response.status_code == 403
+
+
+def test_request_pages_visibility(world):
+    resource = world.published()
+    req = world.request(resource)
+    assert client_for(world.requester).get(f"/requests/{req.pk}/").status_code == 200
+    assert client_for(world.approver).get(f"/desk/{req.pk}/").status_code == 200
+    # The requester sees the request but may not decide it; the clerk of the source (no
+    # approver role) does not see it at all.
+    assert client_for(world.requester).get(f"/desk/{req.pk}/").status_code == 403
+    assert client_for(world.clerk).get(f"/requests/{req.pk}/").status_code == 404
+    assert client_for(world.outsider).get("/desk/").status_code == 403
+    assert client_for(world.requester).get("/authority/dashboard/").status_code == 403
+
+
+def test_reject_requires_legal_basis_shown_beside_the_field(world):
+    req = world.request(world.published())
+    response = client_for(world.approver).post(f"/desk/{req.pk}/", {"action": "reject", "decision_basis": "", "comment": "不符合"})
+    assert response.status_code == 200
+    assert response.context["reject_form"].errors["decision_basis"]
+    req.refresh_from_db()
+    assert req.status == "submitted"
+
+
+def test_approve_narrows_items_and_date(world):
+    req = world.request(world.published())
+    until = req.requested_until - dt.timedelta(days=30)
+    response = client_for(world.approver).post(
+        f"/desk/{req.pk}/", {"action": "approve", "approved_items": ["DE0002"], "approved_until": until.isoformat()}
+    )
+    assert response.status_code == 302
+    req.refresh_from_db()
+    assert req.status == "approved" and req.approved_items == ["DE0002"] and req.approved_until == until
+
+
+def test_approve_later_than_requested_is_refused_beside_the_field(world):
+    req = world.request(world.published())
+    later = req.requested_until + dt.timedelta(days=30)
+    response = client_for(world.approver).post(
+        f"/desk/{req.pk}/", {"action": "approve", "approved_items": ["DE0002"], "approved_until": later.isoformat()}
+    )
+    assert response.status_code == 200 and response.context["approve_form"].errors["approved_until"]
+    req.refresh_from_db()
+    assert req.status == "submitted"
+
+
+def test_desk_orders_overdue_first_and_marks_them(world):
+    resource = world.published()
+    late, fresh = world.request(resource), world.request(resource)
+    SharingRequest.objects.filter(pk=late.pk).update(reply_due_at=late.reply_due_at - dt.timedelta(days=30))
+    response = client_for(world.approver).get("/desk/")
+    rows = response.context["rows"]
+    assert [r.pk for r in rows] == [late.pk, fresh.pk]
+    assert rows[0].deadline.overdue and not rows[1].deadline.overdue
+    assert 'class="row-overdue"' in response.content.decode()
+
+
+def test_request_form_offers_only_the_entry_items_and_warns_out_of_scope(world):
+    resource = world.published(scope_regions=["440300"])  # Shenzhen only
+    response = client_for(world.requester).get(f"/requests/new/{resource.pk}/?kind=sharing")
+    assert [c for c, _l in response.context["form"].fields["items"].choices] == ["DE0001", "DE0002", "DE0003"]
+    assert response.context["warning"]
+    assert 'data-testid="scope-warning"' in response.content.decode()
+
+
+def test_request_form_errors_from_the_service(world):
+    resource = world.published()
+    data = {
+        "kind": "sharing", "action": "submit", "scenario": "x", "purpose": "y", "purpose_category": "public_duty", "duty_basis": "z",
+        "requested_until": (dt.date.today() + dt.timedelta(days=10)).isoformat(), "contact_name": "张", "system_name": "s",
+        "system_network": "extranet",
+    }
+    response = client_for(world.requester).post(f"/requests/new/{resource.pk}/", data)
+    assert response.status_code == 200 and response.context["form"].errors["items"]
+    assert not SharingRequest.objects.exists()
+    response = client_for(world.requester).post(f"/requests/new/{resource.pk}/", {**data, "items": ["DE0003"]})
+    assert response.status_code == 302
+    assert SharingRequest.objects.get().status == "submitted"
+
+
+def test_editor_shows_item_errors_on_their_row(world):
+    data = {
+        "name": "测试", "classification": "department", "data_form": "table", "sharing_type": "unconditional", "sharing_method": "api",
+        "network": "extranet", "open_type": "closed", "update_frequency": "daily", "security_grade": "2",
+        "items-TOTAL_FORMS": "2", "items-INITIAL_FORMS": "0", "items-MIN_NUM_FORMS": "0", "items-MAX_NUM_FORMS": "1000",
+        "items-0-code": "A1", "items-0-name": "甲", "items-0-data_type": "string", "items-0-ORDER": "1", "items-0-is_source": "on",
+        "items-1-code": "A1", "items-1-name": "乙", "items-1-data_type": "string", "items-1-ORDER": "2", "items-1-is_source": "on",
+    }
+    c = client_for(world.clerk)
+    response = c.post("/my/catalog/new/", data)
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert rows[1].errors["code"] and not rows[0].errors
+    assert not Resource.objects.exists()
+    data["items-1-code"] = "A2"
+    response = c.post("/my/catalog/new/", {**data, "then": "submit"})
+    assert response.status_code == 302
+    assert Resource.objects.get().status == "submitted"
+
+
+def test_authority_reviews_and_returns_with_comment_required(world):
+    from catalog import services
+
+    r = services.resource_create(actor=world.clerk, source_org=world.source_org, data={"name": "待审", "sharing_type": "unconditional"})
+    services.resource_submit(actor=world.clerk, resource=r)
+    c = client_for(world.authority)
+    response = c.get("/authority/")
+    assert [x.pk for x in response.context["rows"]] == [r.pk] and response.context["rows"][0].deadline
+    response = c.post(f"/authority/review/{r.pk}/", {"action": "return", "comment": ""})
+    assert response.status_code == 200 and response.context["return_form"].errors["comment"]
+    response = c.post(f"/authority/review/{r.pk}/", {"action": "approve", "comment": ""})
+    assert response.status_code == 302
+    r.refresh_from_db()
+    assert r.status == "published"
+    assert client_for(world.clerk).get(f"/authority/review/{r.pk}/").status_code == 403
+
+
+def test_inbox_mark_read_and_other_users_notifications_404(world, django_capture_on_commit_callbacks):
+    resource = world.published()
+    with django_capture_on_commit_callbacks(execute=True):
+        world.request(resource)
+    from sharing.models import Notification
+
+    note = Notification.objects.get(user=world.approver)
+    assert client_for(world.requester).post(f"/inbox/{note.pk}/read/").status_code == 404
+    response = client_for(world.approver).post(f"/inbox/{note.pk}/read/", {"open": "1"})
+    assert response.status_code == 302 and response["Location"] == f"/requests/{note.subject_id}/"
+    note.refresh_from_db()
+    assert note.read_at is not None
+
+
+def test_posts_need_csrf(world):
+    req = world.request(world.published())
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(world.approver)
+    assert c.post(f"/desk/{req.pk}/approve/").status_code == 403
+    req.refresh_from_db()
+    assert req.status == "submitted"
+
+
+def test_dashboard_and_export(world):
+    resource = world.published()
+    req = world.request(resource)
+    from sharing import services as sharing_services
+
+    sharing_services.request_approve(actor=world.approver, request=req)
+    c = client_for(world.authority)
+    response = c.get("/authority/dashboard/")
+    assert response.status_code == 200 and response.context["totals"]["requests"] == 1
+    assert response.content.decode().count("<svg") == 4
+    response = c.get("/authority/dashboard.xlsx")
+    assert response.status_code == 200 and response.content[:2] == b"PK"
+
+
+def test_language_switch_to_english(world):
+    c = client_for(world.requester)
+    response = c.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    assert '<html lang="en">' in c.get("/").content.decode()
