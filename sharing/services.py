@@ -130,6 +130,12 @@ def _record(req: SharingRequest, *, actor, action: str, before: dict | None, eve
         events.emit(type=event_type, subject=req, actor=actor, org=req.source_org, payload=_payload(req, **extra))
 
 
+def _record_answer_time(req: SharingRequest, now: dt.datetime) -> None:
+    """Whether this answer came after the running answer deadline (kept for the evaluation)."""
+    if req.reply_due_at is not None:
+        req.answered_late = now > req.reply_due_at
+
+
 def _deadline(start: dt.datetime, kind: str) -> tuple[dt.datetime, bool]:
     return wcal.add_working_days(start, catalog_services.policy_amount(kind))
 
@@ -367,6 +373,7 @@ def request_approve(
     req.conditions = conditions
     req.decision_comment = comment
     req.decided_by = actor
+    _record_answer_time(req, now)
     req.replied_at = now
     req.reply_due_at = None
     req.fulfil_due_at, req.deadline_provisional = _deadline(now, DeadlineKind.REQUEST_FULFIL)
@@ -391,6 +398,7 @@ def request_reject(*, actor, request: SharingRequest, decision_basis: str, comme
     req.decision_basis = decision_basis.strip()
     req.decision_comment = comment.strip()
     req.decided_by = actor
+    _record_answer_time(req, now)
     req.replied_at = now
     req.reply_due_at = None
     req.deadline_provisional = False
@@ -410,6 +418,7 @@ def request_return(*, actor, request: SharingRequest, comment: str, now: dt.date
     req.status = RequestStatus.RETURNED
     req.decision_comment = comment.strip()
     req.replied_at = now or timezone.now()
+    _record_answer_time(req, req.replied_at)
     req.reply_due_at = None
     req.deadline_provisional = False
     req.save()
@@ -463,6 +472,7 @@ def request_answer(
     req.verification_result = result
     req.decision_comment = comment.strip()
     req.decided_by = actor
+    _record_answer_time(req, now)
     req.replied_at = req.fulfilled_at = now
     req.reply_due_at = None
     req.deadline_provisional = False

@@ -23,6 +23,31 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def ensure_seed_data() -> None:
+    """The data the seed migration ships (regions, calendar, deadline policy). Transactional
+    tests flush every table when they end, so the next one may find it gone."""
+    import importlib
+
+    from django.apps import apps
+
+    from catalog.models import CalendarYear, Region
+
+    if Region.objects.exists() and CalendarYear.objects.exists():
+        return
+    importlib.import_module("catalog.migrations.0002_seed").seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _seed_for_transactional_tests(request):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        ensure_seed_data()
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager():
     """Tasks run in-process in unit tests; the delivery tests start a real worker."""

@@ -6,15 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import CharField, Count, Exists, OuterRef, Q
-from django.db.models.functions import Cast, TruncMonth
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from catalog import calendar as wcal
 from catalog.models import Resource
 from catalog.selectors import stale_resources
 from sharing.choices import RequestStatus
-from sharing.models import Event, SharingRequest
+from sharing.models import SharingRequest
 from sharing.services import overdue_q
 
 
@@ -50,23 +50,13 @@ def requests_per_month(region_ids: list[int], *, months: int = 12, now=None) -> 
     return out
 
 
-def _overdue_answer_exists():
-    return Exists(
-        Event.objects.filter(
-            type="request.overdue", subject_type="sharing.sharingrequest",
-            subject_id=Cast(OuterRef("pk"), CharField()), payload__deadline="request_reply",
-        )
-    )
-
-
 def on_time_by_institution(region_ids: list[int]) -> list[dict]:
     """Per source institution in the region: answered requests and how many were answered
-    without an overdue notice on the answer deadline."""
+    by their answer deadline (`answered_late`, kept by the services at the answer)."""
     rows = (
-        SharingRequest.objects.filter(source_org__region_id__in=region_ids, replied_at__isnull=False, decided_by_system=False)
-        .annotate(late=_overdue_answer_exists())
+        SharingRequest.objects.filter(source_org__region_id__in=region_ids, answered_late__isnull=False)
         .values("source_org_id", "source_org__name")
-        .annotate(answered=Count("id"), late_n=Count("id", filter=Q(late=True)))
+        .annotate(answered=Count("id"), late_n=Count("id", filter=Q(answered_late=True)))
         .order_by("source_org__name")
     )
     out = []

@@ -81,6 +81,10 @@ class SharingRequest(models.Model):
     )
     reply_due_at = models.DateTimeField(_("answer due at"), null=True, blank=True)
     replied_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_late = models.BooleanField(
+        _("answered after the deadline"), null=True, blank=True,
+        help_text=_("Kept when the answer clears the deadline, for the evaluation (Art. 48–49)"),
+    )
     fulfil_due_at = models.DateTimeField(_("sharing due at"), null=True, blank=True)
     fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
     deadline_provisional = models.BooleanField(_("provisional deadline"), default=False)

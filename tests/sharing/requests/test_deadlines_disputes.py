@@ -103,3 +103,14 @@ def test_two_decisions_at_the_same_moment_have_one_winner(postgres, requester, a
     assert sorted(outcomes) in (["approve", "conflict"], ["conflict", "reject"])
     final = SharingRequest.objects.get(pk=req.pk).status
     assert final == ("approved" if "approve" in outcomes else "rejected")
+
+
+@pytest.mark.django_db
+def test_the_answer_remembers_whether_it_was_late(requester, approver, conditional):
+    on_time = services.request_submit(actor=requester, request=_draft(requester, conditional), now=dt.datetime(2025, 9, 30, 16, tzinfo=SH))
+    on_time = services.request_approve(actor=approver, request=on_time, now=dt.datetime(2025, 10, 14, 23, 0, tzinfo=SH))
+    assert on_time.answered_late is False and on_time.reply_due_at is None
+    late = services.request_submit(actor=requester, request=_draft(requester, conditional), now=dt.datetime(2025, 9, 30, 16, tzinfo=SH))
+    late = services.request_reject(actor=approver, request=late, decision_basis="依据", comment="拒绝",
+                                   now=dt.datetime(2025, 10, 15, 9, 0, tzinfo=SH))
+    assert late.answered_late is True
