@@ -184,22 +184,33 @@ def check_request_rules(
         )
     if requested_until is not None and requested_until < _today():
         raise RuleViolation(_("The end date requested is in the past."), field="requested_until")
-    if kind == RequestKind.SHARING and resource.sharing_type == SharingType.CONDITIONAL:
-        kinds = resource.scope_org_kinds or []
-        if kinds and requester_org.kind not in kinds:
-            raise RuleViolation(
-                _("Only these kinds of institution may request this resource: %(kinds)s; yours is a %(kind)s.")
-                % {"kinds": "、".join(str(OrgKind(k).label) for k in kinds), "kind": OrgKind(requester_org.kind).label},
-                field="requester_org", code="scope_kind",
-            )
-        regions = resource.scope_regions or []
-        if regions and not (_region_codes_upward(requester_org.region) & set(regions)):
-            names = "、".join(Region.objects.filter(code__in=regions).values_list("name", flat=True)) or ", ".join(regions)
-            raise RuleViolation(
-                _("Only institutions in %(regions)s may request this resource; yours is in %(region)s.")
-                % {"regions": names, "region": requester_org.region.name},
-                field="requester_org", code="scope_region",
-            )
+    if kind == RequestKind.SHARING:
+        problem = request_scope_problem(requester_org=requester_org, resource=resource)
+        if problem is not None:
+            raise problem
+
+
+def request_scope_problem(*, requester_org: Organization, resource: Resource) -> RuleViolation | None:
+    """Why `requester_org` falls outside a conditional entry's sharing scope (institution
+    kind, region), or None. The portal warns with it before a request is filed."""
+    if resource.sharing_type != SharingType.CONDITIONAL:
+        return None
+    kinds = resource.scope_org_kinds or []
+    if kinds and requester_org.kind not in kinds:
+        return RuleViolation(
+            _("Only these kinds of institution may request this resource: %(kinds)s; yours is a %(kind)s.")
+            % {"kinds": "、".join(str(OrgKind(k).label) for k in kinds), "kind": OrgKind(requester_org.kind).label},
+            field="requester_org", code="scope_kind",
+        )
+    regions = resource.scope_regions or []
+    if regions and not (_region_codes_upward(requester_org.region) & set(regions)):
+        names = "、".join(Region.objects.filter(code__in=regions).values_list("name", flat=True)) or ", ".join(regions)
+        return RuleViolation(
+            _("Only institutions in %(regions)s may request this resource; yours is in %(region)s.")
+            % {"regions": names, "region": requester_org.region.name},
+            field="requester_org", code="scope_region",
+        )
+    return None
 
 
 # --- requests ---------------------------------------------------------------------------

@@ -306,19 +306,10 @@ def resource_import(request):
 
 def _scope_warning(user, resource: Resource, kind: str) -> str:
     """The service's own scope rule, asked in advance so the form can warn before submitting."""
-    if kind != RequestKind.SHARING or user.org is None or resource.sharing_type != SharingType.CONDITIONAL:
+    if kind != RequestKind.SHARING or user.org is None:
         return ""
-    allowed = sharing_services.ALLOWED_PURPOSES.get(user.org.kind) or ("public_duty",)
-    first_item = resource.items.values_list("code", flat=True).first()
-    try:
-        sharing_services.check_request_rules(
-            kind=kind, requester_org=user.org, resource=resource, items=[first_item] if first_item else [],
-            purpose_category=allowed[0], requested_until=None,
-        )
-    except DomainError as exc:
-        if exc.code in ("scope_kind", "scope_region"):
-            return str(exc.message)
-    return ""
+    problem = sharing_services.request_scope_problem(requester_org=user.org, resource=resource)
+    return str(problem.message) if problem is not None else ""
 
 
 @portal_view
