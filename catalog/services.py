@@ -315,6 +315,13 @@ def calendar_days_set(
         actor=actor, action="calendar.update", object_type="catalog.calendaryear", object_id=year,
         object_repr=str(year), changes=audit.diff(before, after),
     )
+    from sharing.events import emit  # the outbox lives with the events (sharing)
+    from sharing.notifications import provincial_authority
+
+    emit(
+        type="calendar.updated", subject_type="catalog.calendaryear", subject_id=year, actor=actor, org=provincial_authority(),
+        payload={"year": year, "days": len(days), "year_added": year_created, "source": source},
+    )
     if year_created:
         recompute_provisional_deadlines(years=[year])
     return saved

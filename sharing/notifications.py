@@ -68,6 +68,7 @@ EVENT_TYPES: dict[str, object] = {
     "dispute.opened": gettext_lazy("Dispute opened"),
     "dispute.resolved": gettext_lazy("Dispute decided"),
     "calendar.missing": gettext_lazy("Next year's working-day calendar is missing"),
+    "calendar.updated": gettext_lazy("Working-day calendar updated"),
     "digest.daily": gettext_lazy("Daily digest"),
     "webhook.disabled": gettext_lazy("Webhook disabled"),
 }
@@ -218,6 +219,7 @@ RECIPIENTS: dict[str, Resolver] = {
     "grant.revoked": _grant_end,
     "grant.expired": _grant_end,
     "calendar.missing": _org_authority,
+    "calendar.updated": _org_authority,
     "digest.daily": _org_authority,
     "webhook.disabled": _org_people,
     "request.withdrawn": _approvers_of_source,

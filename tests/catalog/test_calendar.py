@@ -98,3 +98,11 @@ def test_properties_due_is_a_working_day_after_n_working_days(start, n):
     assert is_working_day(due_at.date())
     assert working_days_between(start, due_at) == n
     assert add_working_days(start, n + 1)[0] > due_at
+
+
+def test_entering_a_year_is_an_event(admin_user):
+    from sharing.models import Event
+
+    services.calendar_days_set(actor=admin_user, year=2027, days=[{"date": dt.date(2027, 1, 1), "is_working_day": False, "name": "元旦"}])
+    event = Event.objects.get(type="calendar.updated")
+    assert event.payload == {"year": 2027, "days": 1, "year_added": True, "source": "manual"}
