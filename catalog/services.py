@@ -12,7 +12,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -255,15 +257,29 @@ def api_key_revoke(*, actor, key: ApiKey) -> ApiKey:
 LAST_USED_GRANULARITY = dt.timedelta(seconds=60)
 
 
+# PostgreSQL: the key owner's role names, sorted as User.roles sorts them.
+_API_KEY_USER_ROLES = RawSQL(  # noqa: S611 - constant SQL, no input
+    'ARRAY(SELECT r.role FROM catalog_userrole r WHERE r.user_id = "catalog_apikey"."user_id" ORDER BY r.role COLLATE "C")',
+    (),
+    output_field=Field(),
+)
+
+
 def api_key_authenticate(raw: str) -> ApiKey | None:
     """The usable key for a raw key string, or None. Records the last-used time at most
     once a minute (one conditional UPDATE) so the hot path stays read-only."""
     if not raw.startswith(KEY_PREFIX) or len(raw) > 128:
         return None
-    key = ApiKey.objects.select_related("user", "user__org").filter(key_hash=_hash_key(raw)).first()
+    keys = ApiKey.objects.select_related("user", "user__org").filter(key_hash=_hash_key(raw))
+    if connection.vendor == "postgresql":
+        # The user's roles in the same statement (read fresh on every request, as before).
+        keys = keys.annotate(user_roles=_API_KEY_USER_ROLES)
+    key = next(iter(keys.order_by()[:1]), None)  # key_hash is unique: no ORDER BY needed
     now = timezone.now()
     if key is None or not key.is_usable(now) or not key.user.is_active:
         return None
+    if "user_roles" in key.__dict__:
+        key.user._roles_cache = list(key.user_roles)
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
