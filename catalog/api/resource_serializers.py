@@ -1,9 +1,9 @@
 """Input/output shapes of the catalog API (resources, versions, refreshes, filings, update
 tasks). They translate; the services in catalog.services decide."""
 
-import json
 import re
 
+import orjson
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +32,7 @@ def attach_items(resources) -> None:
             r._item_rows = [{name: getattr(i, name) for name in ITEM_FIELDS} for i in r.items.all()]
             continue
         if "items_json" in r.__dict__:  # read with the items as JSON (PostgreSQL)
-            r._item_rows = json.loads(r.items_json) if r.items_json else []
+            r._item_rows = orjson.loads(r.items_json) if r.items_json else []
             continue
         missing[r.pk] = r
     if not missing:
