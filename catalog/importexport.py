@@ -22,6 +22,7 @@ from . import codes
 from .choices import ClosedReason, ItemDataType, OrgKind, SecurityGrade
 from .errors import DomainError
 from .models import Organization, Resource
+from .spreadsheets import safe_cell
 
 MAX_IMPORT_ROWS = 2000
 
@@ -348,11 +349,7 @@ def export_csv(resources: Iterable[Resource]) -> str:
     return out.getvalue()
 
 
-def _csv_safe(value):
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+_csv_safe = safe_cell  # formula neutralisation, the one rule of catalog/spreadsheets.py
 
 
 def export_xlsx(resources: Iterable[Resource]) -> bytes:

@@ -69,6 +69,8 @@ EVENT_TYPES: dict[str, object] = {
     "dispute.resolved": gettext_lazy("Dispute decided"),
     "calendar.missing": gettext_lazy("Next year's working-day calendar is missing"),
     "calendar.updated": gettext_lazy("Working-day calendar updated"),
+    "catalog_task.due_soon": gettext_lazy("Catalog update due soon"),
+    "catalog_task.overdue": gettext_lazy("Catalog update overdue"),
     "digest.daily": gettext_lazy("Daily digest"),
     "webhook.disabled": gettext_lazy("Webhook disabled"),
 }
@@ -180,6 +182,27 @@ def _resource_deadline(event):
     return org_staff(source)
 
 
+def _catalog_task_deadline(event):
+    """Update step: the institution's staff, then its CDO, then the authority. Review step:
+    the authority's officers, then its CDO as well, then the authority above."""
+    level = _p(event, "level") or "reminder"
+    authority = _p(event, "authority_org")
+    if _p(event, "deadline") == "catalog_review":
+        if level == "cdo":
+            return _ids(users_with_role(authority, Role.AUTHORITY), users_with_role(authority, Role.CDO))
+        if level == "authority_above":
+            above = Organization.objects.filter(pk=authority).values_list("region__parent", flat=True).first()
+            upper = Organization.objects.filter(kind=OrgKind.AUTHORITY, region_id=above).values_list("id", flat=True).first()
+            return _ids(users_with_role(authority, Role.AUTHORITY), users_with_role(upper, Role.AUTHORITY))
+        return users_with_role(authority, Role.AUTHORITY)
+    org = _p(event, "org") or event.org_id
+    if level == "cdo":
+        return users_with_role(org, Role.CDO)
+    if level == "authority":
+        return users_with_role(authority, Role.AUTHORITY)
+    return org_staff(org)
+
+
 def _grant_side(event):
     return org_staff(_p(event, "org") or event.org_id)
 
@@ -220,6 +243,8 @@ RECIPIENTS: dict[str, Resolver] = {
     "grant.expired": _grant_end,
     "calendar.missing": _org_authority,
     "calendar.updated": _org_authority,
+    "catalog_task.due_soon": _catalog_task_deadline,
+    "catalog_task.overdue": _catalog_task_deadline,
     "digest.daily": _org_authority,
     "webhook.disabled": _org_people,
     "request.withdrawn": _approvers_of_source,

@@ -349,12 +349,37 @@ def scan_daily_digest(*, now: dt.datetime | None = None) -> int:
     return sent
 
 
+def catalog_task_payload(task) -> dict:
+    return {"task": task.pk, "org": task.org_id, "source_org": task.org_id, "authority_org": task.authority_id,
+            "status": task.status}
+
+
+def scan_catalog_tasks(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Art. 11 update tasks: the institution's catalog update (reminder to its staff, then its
+    CDO, then the authority) and the authority's review of the update."""
+    from catalog.models import CatalogTask
+
+    now = now or timezone.now()
+    update = scan_deadlines(
+        queryset=CatalogTask.objects.filter(status="open"), due_field="update_due_at", kind=DeadlineKind.CATALOG_UPDATE,
+        event_prefix="catalog_task", payload=catalog_task_payload, org=lambda t: t.org_id,
+        levels=("staff", "cdo", "authority"), now=now,
+    )
+    review = scan_deadlines(
+        queryset=CatalogTask.objects.filter(status="updated"), due_field="review_due_at", kind=DeadlineKind.CATALOG_REVIEW,
+        event_prefix="catalog_task", payload=catalog_task_payload, org=lambda t: t.authority_id,
+        levels=("authority", "cdo", "authority_above"), now=now,
+    )
+    return {"catalog_task_update": update.count, "catalog_task_review": review.count}
+
+
 def scan_all(*, now: dt.datetime | None = None) -> dict[str, int]:
     """The catalog scans, for one beat entry; requests and grants have their own entries."""
     now = now or timezone.now()
     return {
         "catalog_review": scan_catalog_review(now=now).count,
         "catalog_refresh": scan_catalog_refresh(now=now).count,
+        **scan_catalog_tasks(now=now),
     }
 
 

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from .. import audit, policies, services
 from ..errors import NotVisible
 from ..filters import AuditEventFilter, CalendarDayFilter, OrganizationFilter, RegionFilter, UserFilter
+from ..spreadsheets import safe_cell
 from .common import PolicyPermission
 from .serializers import (
     AddWorkingDaysQuerySerializer,
@@ -249,15 +250,6 @@ def readyz(request):
 
 
 
-def safe_cell(value) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ (or a tab/CR) is
-    prefixed with an apostrophe so Excel and WPS show it as text."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 class _Echo:
     def write(self, value):
         return value
@@ -300,7 +292,7 @@ class AuditEventViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         def rows():
             yield "\ufeff" + writer.writerow(columns)
             for row in qs.values_list(*columns).iterator(chunk_size=2000):
-                yield writer.writerow([safe_cell(v) for v in row])
+                yield writer.writerow(["" if v is None else safe_cell(str(v)) for v in row])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'

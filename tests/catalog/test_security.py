@@ -91,3 +91,11 @@ def test_audit_events_cannot_be_written_through_the_api(api, admin_user):
     client = api(admin_user)
     assert client.delete(f"/api/v1/audit-events/{row_id}/").status_code == 405
     assert client.patch(f"/api/v1/audit-events/{row_id}/", {"action": "x"}, format="json").status_code == 405
+
+
+def test_one_formula_rule_for_every_spreadsheet():
+    from catalog.spreadsheets import safe_cell
+
+    assert [safe_cell(v) for v in ("=1+1", "+86", "-3", "@SUM(A1)", "\tx", "户籍", 5, None)] == [
+        "'=1+1", "'+86", "'-3", "'@SUM(A1)", "'\tx", "户籍", 5, None,
+    ]

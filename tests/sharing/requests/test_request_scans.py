@@ -65,3 +65,21 @@ def test_daily_digest_once_per_authority_and_day(requester, conditional, authori
     assert digest.payload["requests_overdue"] == 1 and digest.payload["requests_open"] == 1
     assert Notification.objects.filter(user=authority_user, type="digest.daily").count() == 1
     assert req.reply_due_at < at(2025, 10, 20)
+
+
+def test_catalog_update_task_reminder_and_escalation(source_org, staff, cdo, authority_user, gd_authority,
+                                                     django_capture_on_commit_callbacks):
+    from catalog import services as catalog_services
+
+    task = catalog_services.catalog_task_create(actor=authority_user, org=source_org, reason="职责调整",
+                                                now=at(2025, 9, 30, 10))
+    # 15 working days after 30 September 2025, across National Day and its make-up Saturday 11 October.
+    assert task.update_due_at == at(2025, 10, 28, 23, 59, 59)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert scans.scan_catalog_tasks(now=at(2025, 10, 27, 9))["catalog_task_update"] == 1
+    assert Notification.objects.filter(user=staff, type="catalog_task.due_soon").count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        scans.scan_catalog_tasks(now=at(2025, 10, 29, 9))  # first working day after: the staff
+        scans.scan_catalog_tasks(now=at(2025, 10, 30, 9))  # second: the CDO
+    assert Notification.objects.filter(user=cdo, type="catalog_task.overdue").count() == 1
+    assert scans.scan_catalog_tasks(now=at(2025, 10, 30, 10)) == {"catalog_task_update": 0, "catalog_task_review": 0}
