@@ -22,7 +22,7 @@ from catalog.choices import (
     UpdateFrequency,
 )
 from catalog.errors import DomainError
-from sharing.choices import DeliveryMethod, PurposeCategory, VerificationResult
+from sharing.choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, VerificationResult
 
 ITEM_KEY = re.compile(r"^items\[(\d+)\]\.(\w+)$")
 
@@ -186,3 +186,17 @@ class AnswerForm(forms.Form):
 class FulfilForm(forms.Form):
     delivery_method = forms.ChoiceField(label=_("Delivery"), choices=DeliveryMethod.choices)
     delivery_note = forms.CharField(label=_("How it was delivered"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class DisputeOpenForm(forms.Form):
+    reason = forms.CharField(label=_("Why do you dispute the rejection?"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+
+
+class DisputeStepForm(forms.Form):
+    stage = forms.ChoiceField(label=_("Stage"), choices=DisputeStage.choices)
+    note = forms.CharField(label=_("What was done or agreed"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+
+
+class DisputeResolveForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=DisputeOutcome.choices)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("requests/", views.my_requests, name="my_requests"),
     path("requests/new/<int:resource_pk>/", views.request_new, name="request_new"),
     path("requests/<int:pk>/", views.request_detail, name="request_detail"),
+    path("requests/<int:pk>/dispute/", views.request_dispute, name="request_dispute"),
     path("requests/<int:pk>/<str:action>/", views.request_action, name="request_action"),
     path("desk/", views.desk, name="desk"),
     path("desk/<int:pk>/", views.decide, name="decide"),
@@ -34,6 +35,7 @@ urlpatterns = [
     path("authority/review/<int:pk>/", views.authority_review, name="authority_review"),
     path("authority/filings/", views.authority_filings, name="authority_filings"),
     path("authority/disputes/", views.authority_disputes, name="authority_disputes"),
+    path("authority/disputes/<int:pk>/", views.authority_dispute, name="authority_dispute"),
     path("authority/dashboard/", views.dashboard, name="dashboard"),
     path("authority/dashboard.xlsx", views.dashboard_export, name="dashboard_export"),
 ]

@@ -387,7 +387,31 @@ def request_detail(request, pk: int):
         "can_withdraw": req.status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED, RequestStatus.RETURNED)
         and policies.can(user, "request.withdraw", req),
         "can_decide": req.status in (RequestStatus.SUBMITTED, RequestStatus.APPROVED) and policies.can(user, "request.approve", req),
+        "can_dispute": req.status == RequestStatus.REJECTED and policies.can(user, "request.dispute", req)
+        and not req.disputes.filter(status="open").exists(),
+        "dispute_form": forms.DisputeOpenForm(),
+        "disputes": sharing_policies.visible_disputes(user).filter(request=req).order_by("-created_at"),
     })
+
+
+@require_POST
+@portal_view
+def request_dispute(request, pk: int):
+    """A rejected requester opens a dispute (Art. 51); the source region's authority coordinates."""
+    user = request.user
+    req = get_object_or_404(sharing_policies.visible_requests(user), pk=pk)
+    require(user, "request.dispute", req)
+    form = forms.DisputeOpenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why you dispute the rejection."))
+        return redirect("portal:request_detail", pk=pk)
+    try:
+        sharing_services.dispute_open(actor=user, request=req, reason=form.cleaned_data["reason"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Dispute opened; the data authority will coordinate."))
+    return redirect("portal:request_detail", pk=pk)
 
 
 @require_POST
@@ -636,6 +660,44 @@ def authority_disputes(request):
         .select_related("request__resource", "request__requester_org", "request__source_org").order_by("status", "-created_at")[:200]
     )
     return page(request, "portal/authority_disputes.html", {"rows": rows})
+
+
+@portal_view
+def authority_dispute(request, pk: int):
+    """One dispute: its request, the coordination steps, and (for the coordinating authority)
+    forms to record a step or the outcome."""
+    user = request.user
+    dispute = get_object_or_404(
+        sharing_policies.visible_disputes(user).select_related("request__resource", "request__requester_org", "request__source_org"),
+        pk=pk,
+    )
+    step_form, resolve_form = forms.DisputeStepForm(), forms.DisputeResolveForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action not in ("step", "resolve"):
+            raise Http404
+        require(user, f"dispute.{action}", dispute)
+        form = forms.DisputeStepForm(request.POST) if action == "step" else forms.DisputeResolveForm(request.POST)
+        if form.is_valid():
+            try:
+                if action == "step":
+                    sharing_services.dispute_add_step(actor=user, dispute=dispute, **form.cleaned_data)
+                    messages.success(request, _("Step recorded."))
+                else:
+                    sharing_services.dispute_resolve(actor=user, dispute=dispute, **form.cleaned_data)
+                    messages.success(request, _("Dispute resolved."))
+                return redirect("portal:authority_dispute", pk=pk)
+            except DomainError as exc:
+                forms.attach_errors(exc, form)
+        if action == "step":
+            step_form = form
+        else:
+            resolve_form = form
+    can_act = dispute.status == "open" and policies.can(user, "dispute.step", dispute)
+    return page(request, "portal/authority_dispute.html", {
+        "dispute": dispute, "steps": dispute.steps.select_related("actor"), "can_act": can_act,
+        "step_form": step_form, "resolve_form": resolve_form,
+    })
 
 
 def _dashboard_data(user):

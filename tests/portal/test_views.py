@@ -236,3 +236,26 @@ def test_language_switch_to_english(world):
     response = c.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert response.status_code == 302
     assert '<html lang="en">' in c.get("/").content.decode()
+
+
+def test_dispute_opened_by_the_requester_and_resolved_by_the_authority(world):
+    from sharing import services as sharing_services
+
+    req = world.request(world.published())
+    sharing_services.request_reject(actor=world.approver, request=req, decision_basis="《数据安全法》", comment="不予提供")
+    requester = client_for(world.requester)
+    assert b'action="/requests/%d/dispute/"' % req.pk in requester.get(f"/requests/{req.pk}/").content
+    response = requester.post(f"/requests/{req.pk}/dispute/", {"reason": "属于法定职责所需"})
+    assert response.status_code == 302
+    dispute = req.disputes.get()
+    officer = client_for(world.authority)
+    assert officer.get(f"/authority/disputes/{dispute.pk}/").status_code == 200
+    assert requester.post(f"/authority/disputes/{dispute.pk}/", {"action": "resolve", "outcome": "overturned",
+                                                                   "comment": "x"}).status_code == 403
+    officer.post(f"/authority/disputes/{dispute.pk}/", {"action": "step", "stage": "coordination", "note": "组织协调"})
+    response = officer.post(f"/authority/disputes/{dispute.pk}/", {"action": "resolve", "outcome": "overturned", "comment": "应予共享"})
+    assert response.status_code == 302
+    dispute.refresh_from_db()
+    req.refresh_from_db()
+    assert dispute.status == "resolved" and dispute.steps.count() == 1
+    assert req.status == "submitted"  # back to the source for approval
