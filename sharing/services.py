@@ -82,6 +82,16 @@ def _lock(req: SharingRequest) -> SharingRequest:
     )
 
 
+def request_allows(req: SharingRequest, action: str) -> bool:
+    """Whether the request's state allows `action` (the transition table; a dispute also needs
+    none to be open already). Permission is a separate question for catalog.policies.can."""
+    if req.status not in TRANSITIONS[action]:
+        return False
+    if action == "dispute":
+        return not Dispute.objects.filter(request=req, status=DisputeStatus.OPEN).exists()
+    return True
+
+
 def _check_transition(req: SharingRequest, action: str) -> None:
     if req.status not in TRANSITIONS[action]:
         raise InvalidTransition(

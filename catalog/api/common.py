@@ -172,7 +172,7 @@ class PolicyPermission(permissions.BasePermission):
         action = self._action(view)
         if action is None:
             return True
-        if getattr(view, "detail_policy", False) or getattr(view, "detail", False):
+        if getattr(view, "detail", False):
             return True  # decided per object
         return policies.can(request.user, action)
 

@@ -383,12 +383,11 @@ def request_detail(request, pk: int):
     return page(request, "portal/request_detail.html", {
         "req": req, "tier_label": tier_label(req.resource.sharing_type), "timeline": _timeline(req),
         "items": [(c, names.get(c, c)) for c in req.items], "approved": [(c, names.get(c, c)) for c in req.approved_items],
-        "can_submit": req.status in (RequestStatus.DRAFT, RequestStatus.RETURNED) and policies.can(user, "request.submit", req),
-        "can_withdraw": req.status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED, RequestStatus.RETURNED)
-        and policies.can(user, "request.withdraw", req),
-        "can_decide": req.status in (RequestStatus.SUBMITTED, RequestStatus.APPROVED) and policies.can(user, "request.approve", req),
-        "can_dispute": req.status == RequestStatus.REJECTED and policies.can(user, "request.dispute", req)
-        and not req.disputes.filter(status="open").exists(),
+        "can_submit": sharing_services.request_allows(req, "submit") and policies.can(user, "request.submit", req),
+        "can_withdraw": sharing_services.request_allows(req, "withdraw") and policies.can(user, "request.withdraw", req),
+        "can_decide": (sharing_services.request_allows(req, "approve") or sharing_services.request_allows(req, "fulfil"))
+        and policies.can(user, "request.approve", req),
+        "can_dispute": policies.can(user, "request.dispute", req) and sharing_services.request_allows(req, "dispute"),
         "dispute_form": forms.DisputeOpenForm(),
         "disputes": sharing_policies.visible_disputes(user).filter(request=req).order_by("-created_at"),
     })
