@@ -5,3 +5,31 @@ from django.utils.translation import gettext_lazy as _
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = _("Directory and catalog")
+
+    def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import ApiKey, User
+
+        post_save.connect(_key_changed, sender=ApiKey, dispatch_uid="apikey-cache")
+        post_delete.connect(_key_changed, sender=ApiKey, dispatch_uid="apikey-cache-delete")
+        post_save.connect(_user_changed, sender=User, dispatch_uid="user-apikey-cache")
+        post_delete.connect(_user_changed, sender=User, dispatch_uid="user-apikey-cache-delete")
+
+
+# Every save of a key or of its user (revocation, expiry edits in the admin, deactivation)
+# replaces the cached key records of the grants check's fast path.
+
+
+def _key_changed(sender, instance, **kwargs):
+    from . import services
+
+    services.api_key_cache_invalidate(key_hashes=[instance.key_hash])
+
+
+def _user_changed(sender, instance, update_fields=None, **kwargs):
+    from . import services
+
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # a login changes nothing a key depends on
+    services.api_key_cache_invalidate(user_id=instance.pk)

@@ -18,7 +18,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, policies
+from . import audit, policies, versioned_cache
 from .choices import DeadlineKind, OrgKind, RegionLevel
 from .errors import RuleViolation
 from .models import ApiKey, CalendarDay, CalendarYear, DeadlinePolicy, Organization, Region, User, UserRole
@@ -284,6 +284,33 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+# The key record of the grants check's fast path (sharing.gateway): what it needs to accept
+# a key without the database, cached under a version (catalog.versioned_cache) that every
+# change of the key or its user replaces (the signals in catalog.apps), so a revoked key, an
+# expired one or a deactivated user is refused at once.
+
+API_KEY_CACHE_SECONDS = 600
+
+
+def api_key_cache_name(raw: str) -> str:
+    return f"ak:{_hash_key(raw)}"
+
+
+def api_key_remember(key: ApiKey, version: str) -> None:
+    """Cache the record of a key that has just authenticated (read after `version` was)."""
+    expires = key.expires_at.timestamp() if key.expires_at else None
+    last_used = key.last_used_at.timestamp() if key.last_used_at else None
+    versioned_cache.store(f"ak:{key.key_hash}", version, (key.pk, key.prefix, key.user_id, expires, last_used),
+                          API_KEY_CACHE_SECONDS)
+
+
+def api_key_cache_invalidate(*, user_id: int | None = None, key_hashes: Iterable[str] = ()) -> None:
+    hashes = set(key_hashes)
+    if user_id is not None:
+        hashes.update(ApiKey.objects.filter(user_id=user_id).values_list("key_hash", flat=True))
+    versioned_cache.invalidate(*(f"ak:{h}" for h in sorted(hashes)))
 
 
 # --- calendar ---------------------------------------------------------------------------

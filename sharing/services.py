@@ -7,7 +7,6 @@ to the callers (catalog.policies.can)."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalog import audit
+from catalog import audit, versioned_cache
 from catalog import calendar as wcal
 from catalog import services as catalog_services
 from catalog.choices import DeadlineKind, OrgKind, SharingMethod, SharingType
@@ -544,10 +543,7 @@ def _grant_event(grant: Grant, type: str, actor, **extra) -> None:
             "source_org": grant.resource.source_org_id, "valid_until": grant.valid_until, "status": grant.status, **extra,
         },
     )
-    # Replace the cache version now (readers until commit refill it from the old rows under
-    # the new version) and again after commit, so no check answers from a stale entry.
-    grant_cache_invalidate(org_id=grant.org_id, resource_id=grant.resource_id)
-    transaction.on_commit(lambda: grant_cache_invalidate(org_id=grant.org_id, resource_id=grant.resource_id))
+    grant_cache_invalidate(org_id=grant.org_id, resource_id=grant.resource_id)  # now and after commit
 
 
 def _grant_issue(req: SharingRequest, *, actor, now: dt.datetime) -> Grant:
@@ -636,54 +632,54 @@ def grants_expire(*, now: dt.datetime | None = None) -> int:
 
 
 # The grants check: the exchange gateway's hot path. The active grants of one
-# (institution, resource) pair are cached with the version they were read under; every
-# grant change replaces the version (before and after commit), so a reader that raced with
-# a change can only fill an entry stamped with an old version, which no reader accepts.
+# (institution, resource) pair are cached with the version they were read under
+# (catalog.versioned_cache); every grant change replaces the version before and after commit,
+# so no check answers from a stale entry. sharing.gateway answers warm checks without DRF.
 
 GRANT_CACHE_SECONDS = 300
 
+ActiveGrants = list[tuple[int, list[str], str, str]]  # (grant id, items, valid from, valid until)
 
-def _grant_version_key(org_code: str, resource_code: str) -> str:
-    return f"gcv:{org_code}:{resource_code}"
+
+def grant_cache_name(org_code: str, resource_code: str) -> str:
+    return f"gc:{org_code}:{resource_code}"
 
 
 def grant_cache_invalidate(*, org_id: int, resource_id: int) -> None:
-    pair = Organization.objects.filter(pk=org_id).values_list("code", flat=True).first(), Resource.objects.filter(
-        pk=resource_id).values_list("code", flat=True).first()
-    if None in pair:
-        return
-    cache.set(_grant_version_key(*pair), uuid.uuid4().hex, None)
+    org_code = Organization.objects.filter(pk=org_id).values_list("code", flat=True).first()
+    resource_code = Resource.objects.filter(pk=resource_id).values_list("code", flat=True).first()
+    if org_code is not None and resource_code is not None:
+        versioned_cache.invalidate(grant_cache_name(org_code, resource_code))
 
 
-def _active_grants(org_code: str, resource_code: str) -> list[tuple[int, list[str], str, str]]:
-    # One cache round trip when warm: the version and the entry, which carries the version
-    # it was filled under and counts only when that is still the current one.
-    vkey, key = _grant_version_key(org_code, resource_code), f"gc:{org_code}:{resource_code}"
-    found = cache.get_many([vkey, key])
-    version, entry = found.get(vkey), found.get(key)
-    if version is not None and entry is not None and entry[0] == version:
-        return entry[1]
-    if version is None:
-        cache.add(vkey, uuid.uuid4().hex, None)
-        version = cache.get(vkey)
+def active_grants(org_code: str, resource_code: str, found: dict[str, Any] | None = None) -> ActiveGrants:
+    """The active grants of the pair: from the cache when current (one round trip, or none
+    when the caller already fetched `versioned_cache.keys(name)` into `found`), else read and cached."""
+    name = grant_cache_name(org_code, resource_code)
+    if found is None:
+        found = cache.get_many(versioned_cache.keys(name))
+    grants = versioned_cache.value(found, name)
+    if grants is not versioned_cache.MISSING:
+        return grants
+    version = versioned_cache.version(found, name)
     grants = [
         (pk, items, valid_from.isoformat(), valid_until.isoformat())
         for pk, items, valid_from, valid_until in Grant.objects.filter(
             org__code=org_code, resource__code=resource_code, resource__revision_of__isnull=True, status=GrantStatus.ACTIVE
         ).values_list("pk", "items", "valid_from", "valid_until")
     ]
-    cache.set(key, (version, grants), GRANT_CACHE_SECONDS)
+    versioned_cache.store(name, version, grants, GRANT_CACHE_SECONDS)
     return grants
 
 
-def grant_check(*, org_code: str, resource_code: str, items: list[str], now: dt.datetime | None = None) -> dict[str, Any]:
-    """May `org_code` use `items` of `resource_code` now? Allowed when one active grant,
-    valid today, covers every item; otherwise the items its best grant lacks are denied."""
-    today = wcal.local_date(now or timezone.now()).isoformat()
+def grant_answer(grants: ActiveGrants, items: list[str], today: str) -> dict[str, Any]:
+    """The answer of the check from the pair's active grants on `today` (ISO date): allowed
+    when one grant valid today covers every item; otherwise the items its best grant lacks
+    are denied."""
     wanted = list(dict.fromkeys(items))
     best: tuple[int, int, str] | None = None  # (covered, grant id, valid_until)
     best_items: set[str] = set()
-    for pk, granted, valid_from, valid_until in _active_grants(org_code, resource_code):
+    for pk, granted, valid_from, valid_until in grants:
         if not (valid_from <= today <= valid_until):
             continue
         granted_set = set(granted)
@@ -695,6 +691,12 @@ def grant_check(*, org_code: str, resource_code: str, items: list[str], now: dt.
         return {"allowed": False, "grant": None, "valid_until": None, "denied_items": wanted}
     denied = [code for code in wanted if code not in best_items]
     return {"allowed": not denied, "grant": best[1], "valid_until": best[2], "denied_items": denied}
+
+
+def grant_check(*, org_code: str, resource_code: str, items: list[str], now: dt.datetime | None = None) -> dict[str, Any]:
+    """May `org_code` use `items` of `resource_code` now?"""
+    today = wcal.local_date(now or timezone.now()).isoformat()
+    return grant_answer(active_grants(org_code, resource_code), items, today)
 
 
 # --- usage ------------------------------------------------------------------------------

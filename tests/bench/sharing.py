@@ -46,6 +46,9 @@ BUSY_RESOURCES = 120
 
 QUEUE_TARGET_MS = 30.0
 CHECK_TARGET_MS = 5.0
+# The design load of the grants check: 500 checks a second from the gateway's 50 connections,
+# ≈43 million a day, several times the busiest day we expect for one province's exchange.
+DESIGN_RATE = 500.0
 
 HIGH_RATES = {"API_RATE_PER_KEY": "100000000/min", "API_RATE_PER_IP": "100000000/min", "API_RATE_PER_USER": "100000000/min"}
 
@@ -600,11 +603,18 @@ def bench_server(bench_url: str, token: str, args) -> dict:
         out["ping"] = drive(port, ping_paths, token, args.clients, args.seconds)
         log(f"ping          {args.clients} clients closed loop: {_fmt(out['ping'])}")
         out["ratio"] = round(out["check"]["rps"] / out["ping"]["rps"], 3) if out["ping"]["rps"] else None
-        # The same 50 clients at a steady offered load below saturation: the latency a gateway sees
-        # when the server is not the bottleneck (closed-loop latency is queueing: clients / throughput).
-        rate = round(out["check"]["rps"] * args.paced_share)
-        out["check_paced"] = drive(port, paths, token, args.clients, args.seconds, rate=rate)
-        log(f"grants/check  {args.clients} clients paced at {rate} req/s: {_fmt(out['check_paced'])}")
+        # The same 50 clients at steady offered loads: the latency a gateway sees at a given
+        # traffic (closed-loop latency is only queueing: clients / throughput). The target is
+        # judged at the design load; the curve shows where the 5 ms is lost.
+        out["curve"] = []
+        for rate in sorted({*args.rates, args.design_rate}):
+            run = drive(port, paths, token, args.clients, args.seconds, rate=rate)
+            out["curve"].append(run)
+            log(f"grants/check  {args.clients} clients paced at {rate:5.0f} req/s: {_fmt(run)}")
+            if rate == args.design_rate:
+                out["check_paced"] = run
+        meeting = [run["target_rps"] for run in out["curve"] if run["p95_ms"] <= CHECK_TARGET_MS and not run["errors"]]
+        out["max_rate_within_target"] = max(meeting) if meeting else None
         return out
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -658,7 +668,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", "2")))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_GUNICORN_THREADS", "4")),
                         help=">1: gthread workers with keep-alive (a gateway keeps its connections); 1: sync workers")
-    parser.add_argument("--paced-share", type=float, default=0.5, help="paced run: share of the closed-loop throughput")
+    parser.add_argument("--design-rate", type=float, default=DESIGN_RATE,
+                        help="offered load (req/s from all clients together) at which the p95 target is judged")
+    parser.add_argument("--rates", type=lambda v: [float(x) for x in v.split(",") if x], default=[250, 500, 750, 1000],
+                        help="offered loads of the latency curve, comma-separated")
     parser.add_argument("--skip-server", action="store_true")
     return parser.parse_args([a for a in argv if a != "sharing"])
 
@@ -705,10 +718,14 @@ def summary(results: dict, args) -> None:
         for label, r, verdict in (
             (f"grants/check, {args.clients} clients closed loop", s["check"], ""),
             ("ping (trivial DRF view), same server", s["ping"], ""),
-            (f"grants/check, {args.clients} clients paced {r_rate(s)}", s["check_paced"],
-             f"≤ {CHECK_TARGET_MS:.0f} ms: {'PASS' if s['check_paced']['p95_ms'] <= CHECK_TARGET_MS else 'FAIL'}"),
         ):
             rows.append((label, f"{r['p50_ms']:.2f}", f"{r['p95_ms']:.2f}", f"{r['rps']:.0f}", "", verdict))
+        for r in s["curve"]:
+            design = r["target_rps"] == args.design_rate
+            verdict = (f"≤ {CHECK_TARGET_MS:.0f} ms at the design load: {'PASS' if r['p95_ms'] <= CHECK_TARGET_MS else 'FAIL'}"
+                       if design else "")
+            rows.append((f"grants/check, {args.clients} clients paced at {r['target_rps']:.0f}/s", f"{r['p50_ms']:.2f}",
+                         f"{r['p95_ms']:.2f}", f"{r['rps']:.0f}", "", verdict))
     log("\n" + "=" * 110)
     log(f"sharing bench — {BENCH_DB}: 1,000,000 requests, 200,000 grants; {results['cpus']} CPUs; load average "
         f"{results['loadavg_before'][0]:.1f} before, {results['loadavg_after'][0]:.1f} after (other work on the machine skews figures)")
@@ -720,13 +737,13 @@ def summary(results: dict, args) -> None:
     if s:
         log(f"throughput ratio grants/check ÷ ping: {s['ratio']}   (gunicorn {s['workers']} workers"
             f"{', gthread ' + str(s['threads']) + ' threads' if s['threads'] > 1 else ', sync'})")
+        log(f"highest offered load with grants/check p95 ≤ {CHECK_TARGET_MS:.0f} ms: "
+            f"{s['max_rate_within_target'] or 'none'} req/s (of {', '.join(f'{r:.0f}' for r in sorted({*args.rates, args.design_rate}))})")
         log("note: the load generator (2 Python processes) runs on the same 2 cores as gunicorn, PostgreSQL and Redis;\n"
-            "      closed-loop latency is queueing (clients ÷ throughput), so the p95 target is judged on the paced run.")
+            "      closed-loop latency is queueing (clients ÷ throughput), so the p95 target is judged on the paced run\n"
+            f"      at the design load ({args.design_rate:.0f} req/s from the {args.clients} clients together).")
     log("=" * 110)
 
-
-def r_rate(s: dict) -> str:
-    return f"at {s['check_paced']['target_rps']:.0f}/s"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,60 @@
+"""Cache entries that a concurrent change cannot leave stale.
+
+An entry is stored together with the version it was read under, and a reader accepts it only
+while that version is still the current one. A change replaces the version before its
+transaction commits and again after: a reader that read the old rows in between can only store
+them under a version that is no longer current, so no later reader accepts them. Readers ask
+for the version and the entry in one round trip (`keys` → `cache.get_many`).
+
+Used by the grants check (the exchange gateway's hot path) for the grants of an (institution,
+resource) pair and for the API key record of the caller.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+
+MISSING = object()
+
+
+def keys(name: str) -> list[str]:
+    """The cache keys of the version and of the entry called `name`, for one get_many."""
+    return [f"v:{name}", f"e:{name}"]
+
+
+def value(found: dict[str, Any], name: str) -> Any:
+    """The entry from a get_many result when it was stored under the current version, else MISSING."""
+    version, entry = found.get(f"v:{name}"), found.get(f"e:{name}")
+    if version is None or entry is None or entry[0] != version:
+        return MISSING
+    return entry[1]
+
+
+def version(found: dict[str, Any], name: str) -> str:
+    """The current version (from a get_many result when there), created when there is none yet.
+    Read it *before* reading what the entry will hold."""
+    current = found.get(f"v:{name}")
+    if current is None:
+        cache.add(f"v:{name}", uuid.uuid4().hex, None)
+        current = cache.get(f"v:{name}")
+    return current
+
+
+def store(name: str, version: str, value: Any, timeout: int) -> None:
+    cache.set(f"e:{name}", (version, value), timeout)
+
+
+def invalidate(*names: str) -> None:
+    """Replace the versions now and, inside a transaction, again after it commits."""
+    _bump(names)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _bump(names))
+
+
+def _bump(names) -> None:
+    if names:
+        cache.set_many({f"v:{name}": uuid.uuid4().hex for name in names}, None)

@@ -1,0 +1,146 @@
+"""The grants check's fast path (sharing.gateway): once the caller's key and the pair's grants
+are warm it answers without the database and without the DRF view, with the same body; anything
+that changes the answer or the caller's standing reaches it at once."""
+
+import time
+from unittest import mock
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog import services as catalog_services
+from catalog import versioned_cache
+from catalog.models import ApiKey
+from sharing.api.views import GrantViewSet
+from sharing.models import Grant
+
+from .conftest import item_codes, payload
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/sharing-requests/"
+CHECK = "/api/v1/grants/check/"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def granted(api, requester, approver, conditional):
+    body = api(requester).post(URL, payload(conditional, submit=True), format="json").json()
+    api(approver).post(f"{URL}{body['id']}/approve/", {"approved_items": body["items"][:2]}, format="json")
+    api(approver).post(f"{URL}{body['id']}/fulfil/", {"delivery_method": "online_api"}, format="json")
+    return Grant.objects.get(request_id=body["id"])
+
+
+def query(grant, items) -> str:
+    return f"{CHECK}?org={grant.org.code}&resource={grant.resource.code}&items={','.join(items)}"
+
+
+@pytest.fixture
+def view_calls():
+    """Counts the requests that reached the DRF view."""
+    original = GrantViewSet.check
+    calls = []
+
+    def counted(self, request):
+        calls.append(request.get_full_path())
+        return original(self, request)
+
+    with mock.patch.object(GrantViewSet, "check", counted):
+        yield calls
+
+
+def test_a_warm_check_is_answered_without_the_database_or_the_view_and_says_the_same(
+    api, approver, granted, client, view_calls
+):
+    gateway = api(approver)
+    client.force_login(approver)  # a portal session always reaches the view: the reference answers
+    codes = item_codes(granted.resource)
+    asks = [codes[:2], codes[:3], [codes[0], codes[0]], []]
+    reference = [client.get(query(granted, items)).json() for items in asks]
+    gateway.get(query(granted, asks[0]))  # the key's first use: the view authenticates and records it
+    seen = len(view_calls)
+    with CaptureQueriesContext(connection) as queries:
+        warm = [gateway.get(query(granted, items)) for items in asks]
+    assert len(view_calls) == seen  # none of the warm checks reached the view
+    assert len(queries) == 0
+    assert [r.json() for r in warm] == reference
+    assert reference[0] == {"allowed": True, "grant": granted.pk, "valid_until": granted.valid_until.isoformat(),
+                            "denied_items": []}
+    assert reference[1]["denied_items"] == [codes[2]]
+    assert warm[0]["Content-Type"] == "application/json" and warm[0]["X-Request-Id"]
+
+
+def test_revoking_the_grant_is_seen_by_the_very_next_check(api, approver, granted):
+    gateway = api(approver)
+    for _ in range(2):
+        assert gateway.get(query(granted, granted.items)).json()["allowed"] is True
+    api(approver).post(f"/api/v1/grants/{granted.pk}/revoke/", {"reason": "用途超出申请范围"}, format="json")
+    assert gateway.get(query(granted, granted.items)).json()["allowed"] is False
+
+
+def test_a_revoked_key_or_a_deactivated_user_is_refused_at_once(api, approver, staff, granted):
+    gateway, other = api(approver), api(staff)
+    for client in (gateway, other):
+        for _ in range(2):
+            assert client.get(query(granted, granted.items)).status_code == 200
+    catalog_services.api_key_revoke(actor=None, key=ApiKey.objects.get(prefix=gateway.raw_key[:12]))
+    assert gateway.get(query(granted, granted.items)).status_code == 401
+    staff.is_active = False
+    staff.save()
+    assert other.get(query(granted, granted.items)).status_code == 401
+
+
+def test_an_expired_key_or_a_due_last_used_write_goes_to_the_view(api, approver, granted, view_calls):
+    gateway = api(approver)
+    for _ in range(2):
+        gateway.get(query(granted, granted.items))
+    seen = len(view_calls)
+    with mock.patch("sharing.gateway.time.time", return_value=time.time() + 61):
+        assert gateway.get(query(granted, granted.items)).status_code == 200
+    assert len(view_calls) == seen + 1  # last used a minute ago: the view records it
+    key = ApiKey.objects.get(prefix=gateway.raw_key[:12])  # its expiry edited in the admin
+    key.expires_at = key.created_at
+    key.save()
+    assert gateway.get(query(granted, granted.items)).status_code == 401
+
+
+def test_the_fast_path_counts_against_the_rate_limit(api, approver, granted, settings):
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "key": "4/min"}
+    gateway = api(approver)
+    statuses = [gateway.get(query(granted, granted.items)).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
+    assert int(gateway.get(query(granted, granted.items))["Retry-After"]) >= 1
+
+
+def test_odd_requests_get_the_views_answers(api, anon, approver, granted, client, view_calls):
+    gateway = api(approver)
+    gateway.get(query(granted, granted.items))
+    base = query(granted, granted.items)
+    unknown = gateway.get(base + "&debug=1")
+    assert unknown.status_code == 400 and "debug" in unknown.content.decode()
+    assert gateway.get(f"{CHECK}?org={granted.org.code}").status_code == 400
+    assert gateway.get(base, HTTP_ACCEPT="text/html").status_code == 406
+    assert anon.get(base, HTTP_AUTHORIZATION="Bearer gdk_nonsense").status_code == 401
+    assert anon.get(base).status_code == 401
+    client.force_login(approver)
+    assert client.get(base).json()["allowed"] is True  # a portal session: the view answers
+    assert len(view_calls) == 4  # the first use, the two bad queries and the session (406 and 401 stop before it)
+
+
+def test_an_entry_filled_before_a_change_is_never_accepted_after_it():
+    name = "test:pair"
+    found = cache.get_many(versioned_cache.keys(name))
+    version = versioned_cache.version(found, name)  # a reader takes the version, then reads rows…
+    versioned_cache.invalidate(name)  # …a change commits meanwhile…
+    versioned_cache.store(name, version, ["old rows"], 60)  # …and the reader stores what it read
+    assert versioned_cache.value(cache.get_many(versioned_cache.keys(name)), name) is versioned_cache.MISSING
+    fresh = versioned_cache.version(cache.get_many(versioned_cache.keys(name)), name)
+    versioned_cache.store(name, fresh, ["new rows"], 60)
+    assert versioned_cache.value(cache.get_many(versioned_cache.keys(name)), name) == ["new rows"]
