@@ -311,6 +311,16 @@ def resource_delete(*, actor, resource: Resource) -> None:
 # --- review workflow ----------------------------------------------------------------------
 
 
+def resource_workflow_target(resource: Resource) -> Resource:
+    """The row that submit, approve and return act on: for a published entry being edited,
+    its draft revision (the new version); otherwise the entry itself."""
+    if resource.status == ResourceStatus.PUBLISHED:
+        revision = Resource.objects.filter(revision_of=resource).first()
+        if revision is not None:
+            return revision
+    return resource
+
+
 @transaction.atomic
 def resource_submit(*, actor, resource: Resource, now: dt.datetime | None = None) -> Resource:
     """Send a draft or returned entry to the data authority; the review deadline runs from

@@ -461,6 +461,7 @@ resource_retire = _catalog.resource_retire
 resource_return = _catalog.resource_return
 resource_submit = _catalog.resource_submit
 resource_update = _catalog.resource_update
+resource_workflow_target = _catalog.resource_workflow_target
 resource_snapshot = _catalog.resource_snapshot
 
 PROVISIONAL_RECOMPUTERS.append(recompute_catalog_deadlines)

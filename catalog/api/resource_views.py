@@ -234,24 +234,16 @@ class ResourceViewSet(
 
     # --- workflow ---------------------------------------------------------------------------
 
-    def _workflow_target(self, resource: Resource) -> Resource:
-        """On a published entry being edited, submit/approve/return act on its new version."""
-        if resource.status == ResourceStatus.PUBLISHED:
-            revision = Resource.objects.filter(revision_of=resource).first()
-            if revision is not None:
-                return revision
-        return resource
-
     @extend_schema(request=None, responses=ResourceSerializer, summary="Submit a draft or returned entry for review")
     @action(detail=True, methods=["post"], filterset_class=None)
     def submit(self, request, pk=None):
-        resource = self._workflow_target(self.get_object())
+        resource = services.resource_workflow_target(self.get_object())
         return self._out(services.resource_submit(actor=request.user, resource=resource))
 
     @extend_schema(request=CommentSerializer, responses=ResourceSerializer, summary="Publish a submitted entry (authority)")
     @action(detail=True, methods=["post"], filterset_class=None)
     def approve(self, request, pk=None):
-        resource = self._workflow_target(self.get_object())
+        resource = services.resource_workflow_target(self.get_object())
         data = CommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._out(services.resource_approve(actor=request.user, resource=resource, comment=data.validated_data["comment"]))
@@ -259,7 +251,7 @@ class ResourceViewSet(
     @extend_schema(request=ReturnSerializer, responses=ResourceSerializer, summary="Return a submitted entry with a comment (authority)")
     @action(detail=True, methods=["post"], url_path="return", filterset_class=None)
     def return_(self, request, pk=None):
-        resource = self._workflow_target(self.get_object())
+        resource = services.resource_workflow_target(self.get_object())
         data = ReturnSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._out(services.resource_return(actor=request.user, resource=resource, comment=data.validated_data["comment"]))

@@ -22,6 +22,7 @@ from catalog.choices import (
     UpdateFrequency,
 )
 from catalog.errors import DomainError
+from catalog.models import Organization
 from sharing.choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, VerificationResult
 
 ITEM_KEY = re.compile(r"^items\[(\d+)\]\.(\w+)$")
@@ -43,6 +44,12 @@ def attach_errors(exc: DomainError, form: forms.Form, formset=None, item_forms=N
                 formset._non_form_errors = formset.error_class([*formset.non_form_errors(), str(message)])
             else:
                 form.add_error(None, str(message))
+
+
+def date_input() -> forms.DateInput:
+    """An <input type=date>: it shows only an ISO date, whatever the language (the zh-hans
+    format 2027/11/24 would leave it empty)."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class SplitListField(forms.CharField):
@@ -135,7 +142,7 @@ class RequestForm(forms.Form):
     purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 2}))
     purpose_category = forms.ChoiceField(label=_("Purpose category"), choices=PurposeCategory.choices)
     duty_basis = forms.CharField(label=_("Legal duty of the requester"), widget=forms.Textarea(attrs={"rows": 2}))
-    requested_until = forms.DateField(label=_("End date requested"), widget=forms.DateInput(attrs={"type": "date"}))
+    requested_until = forms.DateField(label=_("End date requested"), widget=date_input())
     contact_name = forms.CharField(label=_("Contact"), max_length=64)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=32, required=False)
     contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
@@ -161,7 +168,7 @@ class RequestForm(forms.Form):
 
 class ApproveForm(forms.Form):
     approved_items = forms.MultipleChoiceField(label=_("Items approved"), choices=(), widget=forms.CheckboxSelectMultiple)
-    approved_until = forms.DateField(label=_("End date approved"), widget=forms.DateInput(attrs={"type": "date"}))
+    approved_until = forms.DateField(label=_("End date approved"), widget=date_input())
     conditions = forms.CharField(label=_("Conditions of use"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
@@ -176,6 +183,30 @@ class RejectForm(forms.Form):
         help_text=_("The law, regulation or rule the rejection relies on (Art. 23)."),
     )
     comment = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class TransferForm(forms.Form):
+    """Hand a request to the institution that holds the data (转交). The choices are the
+    government departments other than the user's own; the service checks the rest."""
+
+    to_org = forms.ModelChoiceField(label=_("Target institution"), queryset=Organization.objects.none(), empty_label="—")
+    reason = forms.CharField(
+        label=_("Reason for the transfer"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
+        help_text=_("Required. The requester sees it in the request's timeline."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["to_org"]
+        field.queryset = Organization.objects.filter(kind=OrgKind.GOVERNMENT).exclude(pk=user.org_id).select_related("region")
+        field.label_from_instance = lambda org: f"{org.name} · {org.region.name}"
+
+
+class GrantRevokeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for revoking"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000,
+        help_text=_("Required. The institution that holds the grant is told the reason."),
+    )
 
 
 class AnswerForm(forms.Form):

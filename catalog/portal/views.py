@@ -10,8 +10,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -25,7 +28,7 @@ from catalog.models import Resource
 from sharing import notifications
 from sharing import policies as sharing_policies
 from sharing import services as sharing_services
-from sharing.choices import RequestKind, RequestStatus
+from sharing.choices import GrantStatus, RequestKind, RequestStatus
 from sharing.models import Event, SharingRequest, due_expression
 
 from . import charts, forms
@@ -78,6 +81,7 @@ def _nav(user) -> dict:
         "catalog_staff": policies.can(user, "resource.create"),
         "requester": policies.can(user, "request.create"),
         "approver": policies.can(user, "request.approve"),
+        "grants": policies.can(user, "request.approve") or policies.can(user, "request.create"),
         "authority": policies.is_authority_officer(user) or policies.is_admin(user),
     }
 
@@ -153,7 +157,8 @@ def resource_detail(request, pk: int):
         policies.can(user, "request.create") and resource.status == ResourceStatus.PUBLISHED and resource.revision_of_id is None
         and resource.source_org_id != user.org_id
     )
-    revision = Resource.objects.filter(revision_of=resource).first() if resource.status == ResourceStatus.PUBLISHED else None
+    target = services.resource_workflow_target(resource)
+    revision = target if target.pk != resource.pk else None
     return page(request, "portal/resource_detail.html", {
         "r": resource, "items": resource.items.all(), "tier_label": tier_label(resource.sharing_type), "versions": versions,
         "can_share": can_request and resource.sharing_type != SharingType.NONE,
@@ -203,8 +208,7 @@ def resource_edit(request, pk: int | None = None):
     if pk is not None:
         resource = get_object_or_404(policies.visible_resources(user), pk=pk)
         require(user, "resource.update", resource)
-        if resource.status == ResourceStatus.PUBLISHED:
-            resource = Resource.objects.filter(revision_of=resource).first() or resource
+        resource = services.resource_workflow_target(resource)
     else:
         require(user, "resource.create")
         if user.org is None:
@@ -247,11 +251,8 @@ def _rows_in_order(formset) -> list:
 
 def _submit(request, resource: Resource):
     require(request.user, "resource.submit", resource)
-    target = resource
-    if resource.status == ResourceStatus.PUBLISHED:
-        target = Resource.objects.filter(revision_of=resource).first() or resource
     try:
-        services.resource_submit(actor=request.user, resource=target)
+        services.resource_submit(actor=request.user, resource=services.resource_workflow_target(resource))
     except DomainError as exc:
         for field, msgs in (exc.errors or {"": [exc.message]}).items():
             for msg in msgs:
@@ -357,14 +358,21 @@ def my_requests(request):
 
 
 def _timeline(req: SharingRequest):
-    events = list(
-        Event.objects.filter(subject_type="sharing.sharingrequest", subject_id=str(req.pk)).select_related("actor", "org")
-        .order_by("occurred_at", "id")
-    )
+    """The request's events and those of its grants (a revocation ends the request too)."""
+    grant_ids = [str(pk) for pk in req.grants.values_list("pk", flat=True)]
+    subjects = Q(subject_type="sharing.sharingrequest", subject_id=str(req.pk))
+    if grant_ids:
+        subjects |= Q(subject_type="sharing.grant", subject_id__in=grant_ids)
+    events = list(Event.objects.filter(subjects).select_related("actor", "org").order_by("occurred_at", "id"))
     for e in events:
-        e.label = notifications.event_type_label(e.type)
         p = e.payload or {}
-        e.note = p.get("comment") or p.get("decision_basis") or ""
+        e.label = notifications.event_type_label(e.type)
+        if e.type == "request.submitted" and p.get("resubmission"):
+            e.label = _("Sharing request resubmitted")
+        elif e.type == "request.submitted" and p.get("transferred"):
+            e.label = _("Sharing request received by transfer")
+        e.hop = (p.get("from_org_name"), p.get("to_org_name")) if e.type == "request.transferred" else None
+        e.note = p.get("comment") or p.get("decision_basis") or p.get("reason") or ""
     return events
 
 
@@ -384,12 +392,55 @@ def request_detail(request, pk: int):
         "req": req, "tier_label": tier_label(req.resource.sharing_type), "timeline": _timeline(req),
         "items": [(c, names.get(c, c)) for c in req.items], "approved": [(c, names.get(c, c)) for c in req.approved_items],
         "can_submit": sharing_services.request_allows(req, "submit") and policies.can(user, "request.submit", req),
+        "can_edit": sharing_services.request_allows(req, "update") and policies.can(user, "request.update", req),
         "can_withdraw": sharing_services.request_allows(req, "withdraw") and policies.can(user, "request.withdraw", req),
         "can_decide": (sharing_services.request_allows(req, "approve") or sharing_services.request_allows(req, "fulfil"))
         and policies.can(user, "request.approve", req),
         "can_dispute": policies.can(user, "request.dispute", req) and sharing_services.request_allows(req, "dispute"),
         "dispute_form": forms.DisputeOpenForm(),
         "disputes": sharing_policies.visible_disputes(user).filter(request=req).order_by("-created_at"),
+    })
+
+
+def _request_initial(req: SharingRequest) -> dict:
+    return {f: getattr(req, f) for f in forms.RequestForm.base_fields if hasattr(req, f)}
+
+
+@portal_view
+def request_edit(request, pk: int):
+    """Edit a draft, or a request the approver returned for more information, and (re)submit
+    it: the services of the API's PATCH and submit; resubmitting restarts the answer deadline."""
+    user = request.user
+    req = get_object_or_404(sharing_policies.visible_requests(user).select_related("resource__source_org", "requester_org"), pk=pk)
+    require(user, "request.update", req)
+    if not sharing_services.request_allows(req, "update"):
+        messages.error(request, _("This request can no longer be edited."))
+        return redirect("portal:request_detail", pk=pk)
+    resource = req.resource
+    form = forms.RequestForm(request.POST or None, resource=resource, kind=req.kind, initial=_request_initial(req))
+    if request.method == "POST" and form.is_valid():
+        submit = request.POST.get("action") == "submit"
+        if submit:
+            require(user, "request.submit", req)
+        returned = req.status == RequestStatus.RETURNED
+        try:
+            with transaction.atomic():  # the edit and the resubmission stand or fall together
+                req = sharing_services.request_update(actor=user, request=req, data=form.service_data(req.kind))
+                if submit:
+                    req = sharing_services.request_submit(actor=user, request=req)
+        except DomainError as exc:
+            forms.attach_errors(exc, form)
+        else:
+            if not submit:
+                messages.success(request, _("The changes were saved."))
+            elif returned:
+                messages.success(request, _("The request was resubmitted; the answer deadline starts again."))
+            else:
+                messages.success(request, _("The request was submitted."))
+            return redirect("portal:request_detail", pk=pk)
+    return page(request, "portal/request_form.html", {
+        "r": resource, "form": form, "kind": req.kind, "req": req, "tier_label": tier_label(resource.sharing_type),
+        "warning": _scope_warning(user, resource, req.kind),
     })
 
 
@@ -465,6 +516,7 @@ def decide(request, pk: int):
     approve_form = forms.ApproveForm(request_obj=req, item_names=names,
                                      initial={"approved_items": req.items, "approved_until": req.requested_until})
     reject_form, return_form, answer_form = forms.RejectForm(), forms.ReturnForm(), forms.AnswerForm()
+    transfer_form = forms.TransferForm(user=user)
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -493,15 +545,25 @@ def decide(request, pk: int):
                 if answer_form.is_valid():
                     sharing_services.request_answer(actor=user, request=req, **answer_form.cleaned_data)
                     return _decided(request, req, _("The verification request was answered."))
+            elif action == "transfer":
+                require(user, "request.transfer", req)
+                transfer_form = forms.TransferForm(request.POST, user=user)
+                if transfer_form.is_valid():
+                    to_org = transfer_form.cleaned_data["to_org"]
+                    sharing_services.request_transfer(actor=user, request=req, to_org=to_org, reason=transfer_form.cleaned_data["reason"])
+                    return _decided(request, req, _("The request was transferred to %(org)s.") % {"org": to_org.name})
             else:
                 raise Http404
         except DomainError as exc:
-            target = {"approve": approve_form, "reject": reject_form, "return": return_form, "answer": answer_form}[action]
+            target = {"approve": approve_form, "reject": reject_form, "return": return_form, "answer": answer_form,
+                      "transfer": transfer_form}[action]
             forms.attach_errors(exc, target)
     label_deadlines([req], "due_at", provisional_attr="deadline_provisional")
     return page(request, "portal/decide.html", {
         "req": req, "tier_label": tier_label(req.resource.sharing_type), "approve_form": approve_form, "reject_form": reject_form,
-        "return_form": return_form, "answer_form": answer_form, "items": [(c, names.get(c, c)) for c in req.items],
+        "return_form": return_form, "answer_form": answer_form, "transfer_form": transfer_form,
+        "can_transfer": sharing_services.request_allows(req, "transfer") and policies.can(user, "request.transfer", req),
+        "items": [(c, names.get(c, c)) for c in req.items],
         "is_verification": req.kind == RequestKind.VERIFICATION, "timeline": _timeline(req),
     })
 
@@ -541,6 +603,55 @@ def fulfil(request, pk: int):
     return page(request, "portal/fulfil.html", {"req": req, "form": form})
 
 
+# --- grants -----------------------------------------------------------------------------------
+
+
+GRANT_SIDES = ("issued", "received")
+
+
+@portal_view
+def grants(request):
+    """The institution's grants: those it issued as the source (an approver may revoke them)
+    and those it received as the user of the data (read-only)."""
+    user = request.user
+    default = "issued" if policies.can(user, "request.approve") else "received"
+    side = request.GET.get("side") if request.GET.get("side") in GRANT_SIDES else default
+    status = request.GET.get("status", GrantStatus.ACTIVE)
+    qs = sharing_policies.visible_grants(user)
+    qs = qs.filter(resource__source_org_id=user.org_id) if side == "issued" else qs.filter(org_id=user.org_id)
+    if status in GrantStatus.values:
+        qs = qs.filter(status=status)
+    rows = list(qs.select_related("org", "resource__source_org").prefetch_related("resource__items").order_by("valid_until", "id")[:300])
+    for g in rows:
+        names = {i.code: i.name for i in g.resource.items.all()}
+        g.item_names = [(c, names.get(c, c)) for c in g.items]
+        g.can_revoke = g.status == GrantStatus.ACTIVE and policies.can(user, "grant.revoke", g)
+    return page(request, "portal/grants.html", {
+        "rows": rows, "side": side, "status": status if status in GrantStatus.values else "", "statuses": GrantStatus.choices,
+    })
+
+
+@portal_view
+def grant_revoke(request, pk: int):
+    """Revoke a grant with a reason (the source department's approvers only)."""
+    user = request.user
+    grant = get_object_or_404(sharing_policies.visible_grants(user).select_related("org", "resource__source_org"), pk=pk)
+    require(user, "grant.revoke", grant)
+    form = forms.GrantRevokeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sharing_services.grant_revoke(actor=user, grant=grant, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            forms.attach_errors(exc, form)
+        else:
+            messages.success(request, _("Grant #%(id)s was revoked.") % {"id": grant.pk})
+            return redirect(f"{reverse('portal:grants')}?side=issued")
+    names = dict(grant.resource.items.values_list("code", "name"))
+    return page(request, "portal/grant_revoke.html", {
+        "grant": grant, "form": form, "items": [(c, names.get(c, c)) for c in grant.items],
+    })
+
+
 # --- notifications -----------------------------------------------------------------------------
 
 
@@ -549,6 +660,8 @@ def _portal_link(n) -> str:
         return f"/requests/{n.subject_id}/"
     if n.subject_type == "catalog.resource" and n.subject_id:
         return f"/catalog/{n.subject_id}/"
+    if n.subject_type == "sharing.grant" and n.subject_id:
+        return reverse("portal:grants")
     return ""
 
 

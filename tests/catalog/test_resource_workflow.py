@@ -162,6 +162,21 @@ def test_workflow_actions_on_the_published_id_act_on_its_new_version(api, staff,
     assert body["id"] == rid and body["version"] == 2 and body["summary"] == "第二版"
 
 
+def test_workflow_target_is_the_open_revision_of_a_published_entry(staff, authority_user):
+    from catalog import services
+
+    from .conftest import create_entry, publish_entry
+
+    draft = create_entry(staff)
+    assert services.resource_workflow_target(draft) == draft
+    live = publish_entry(staff, authority_user)
+    assert services.resource_workflow_target(live) == live  # nothing being edited
+    revision = services.resource_update(actor=staff, resource=live, data={"summary": "第二版"})
+    assert revision.revision_of_id == live.pk
+    assert services.resource_workflow_target(live) == revision
+    assert services.resource_workflow_target(revision) == revision
+
+
 def test_publishing_a_no_sharing_entry_files_it_with_the_authority(api, staff, authority_user, requester, gd_authority):
     clerk, reviewer = api(staff), api(authority_user)
     rid = _create(clerk, sharing_type="none", sharing_conditions="", sharing_basis="《中华人民共和国保守国家秘密法》第二十八条")["id"]

@@ -163,3 +163,43 @@ def test_desk_keyboard_and_phone_width(live_world, new_page):
     assert sorted(statuses.values()) == ["approved", "submitted"]
     assert {first.pk, second.pk} == set(statuses)
     shot(page, "7-desk-phone")
+
+
+def test_returned_request_edited_and_resubmitted_on_a_phone(live_world, new_page):
+    """The approver returns a request for more information; the requester, on a phone, reads
+    the comment, narrows the items and resubmits; the answer deadline starts again."""
+    w = live_world
+    req = w.request(w.published())
+
+    page = new_page()
+    login(page, "approver")
+    page.goto("/desk/")
+    # At desktop width the queue is still a table.
+    assert page.eval_on_selector(f"tr[data-request='{req.pk}'] td", "td => getComputedStyle(td).display") == "table-cell"
+    page.goto(f"/desk/{req.pk}/")
+    page.fill("#return-form textarea[name=comment]", "请说明需要公民身份号码的法定依据，否则只申请姓名和户籍地址")
+    page.click("#return-form button[value=return]")
+    page.wait_for_url("**/desk/")
+    req.refresh_from_db()
+    assert req.status == "returned" and req.reply_due_at is None
+
+    page = new_page(390, 844)
+    login(page, "requester")
+    page.goto("/requests/")
+    # At phone width each row is a card whose cells carry their column's label; nothing scrolls sideways.
+    cell = f"tr[data-request='{req.pk}'] td[data-label]"
+    assert page.eval_on_selector(cell, "td => getComputedStyle(td).display") != "table-cell"
+    assert page.eval_on_selector(cell, "td => getComputedStyle(td, '::before').content") == '"申请"'
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "8-my-requests-phone")
+    page.click(f"tr[data-request='{req.pk}'] a")
+    assert "法定依据" in page.inner_text("[data-testid=return-comment]")
+    page.click("[data-testid=edit-request]")
+    page.uncheck("input[name=items][value=DE0001]")
+    page.fill("#id_duty_basis", "《社会救助暂行办法》第十一条")
+    page.click("[data-testid=submit-request]")
+    page.wait_for_selector("[data-testid=request-status][data-status=submitted]")
+    assert page.locator("[data-testid=timeline] li[data-event='request.submitted']").count() == 2
+    req.refresh_from_db()
+    assert req.items == ["DE0002", "DE0003"] and req.duty_basis == "《社会救助暂行办法》第十一条" and req.reply_due_at is not None
+    shot(page, "9-requester-resubmitted-phone")
