@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RegionLevel(models.TextChoices):
@@ -147,6 +148,6 @@ class CatalogTaskStatus(models.TextChoices):
     """An Art. 11 update task: open (the institution updates its catalog by update_due_at) →
     updated (the authority reviews by review_due_at) → closed."""
 
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("catalog update task status", "Open")
     UPDATED = "updated", _("Catalog updated, awaiting review")
     CLOSED = "closed", _("Closed")

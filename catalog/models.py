@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import (
     ApiKeyScope,
@@ -69,7 +70,7 @@ class Organization(models.Model):
         _("unified social credit code"), max_length=18, unique=True, validators=[validate_uscc]
     )
     name = models.CharField(_("name"), max_length=128)
-    kind = models.CharField(_("kind"), max_length=16, choices=OrgKind.choices)
+    kind = models.CharField(pgettext_lazy("institution", "kind"), max_length=16, choices=OrgKind.choices)
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="organizations")
     parent = models.ForeignKey(
         "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"

@@ -140,6 +140,13 @@ LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# Our catalogues are listed here as well as found as apps' locale/ directories: Django merges
+# LOCALE_PATHS after every installed app's catalogue, so they win over Django's and the
+# third-party apps' translations of the same msgid (django_celery_beat's "Name" is 任务名, the
+# admin's "Log out" is 注销). Within LOCALE_PATHS the first entry wins; catalog comes first as in
+# INSTALLED_APPS, though a meaning the two apps share has one translation in both (a different
+# meaning gets its own msgctxt), which tests/catalog/test_translations.py checks.
+LOCALE_PATHS = [BASE_DIR / "catalog" / "locale", BASE_DIR / "sharing" / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

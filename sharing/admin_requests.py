@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.errors import DomainError
 
@@ -17,7 +18,7 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("Overdue")), ("no", _("On time"))]
+        return [("yes", _("Overdue")), ("no", pgettext_lazy("overdue filter", "On time"))]
 
     def queryset(self, request, queryset):
         now = timezone.now()

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from catalog import audit, versioned_cache
 from catalog import calendar as wcal
@@ -99,11 +99,20 @@ def _check_transition(req: SharingRequest, action: str) -> None:
         )
 
 
+# The verbs of "A request that is … cannot be %(action)s."; their own context keeps them apart
+# from the status names ("approved" here is 同意, the status 已同意).
 ACTION_LABELS = {
-    "update": gettext_lazy("edited"), "delete": gettext_lazy("deleted"), "submit": gettext_lazy("submitted"),
-    "withdraw": gettext_lazy("withdrawn"), "approve": gettext_lazy("approved"), "reject": gettext_lazy("rejected"),
-    "return": gettext_lazy("returned"), "transfer": gettext_lazy("transferred"), "answer": gettext_lazy("answered"),
-    "fulfil": gettext_lazy("fulfilled"), "dispute": gettext_lazy("disputed"),
+    "update": pgettext_lazy("request action", "edited"),
+    "delete": pgettext_lazy("request action", "deleted"),
+    "submit": pgettext_lazy("request action", "submitted"),
+    "withdraw": pgettext_lazy("request action", "withdrawn"),
+    "approve": pgettext_lazy("request action", "approved"),
+    "reject": pgettext_lazy("request action", "rejected"),
+    "return": pgettext_lazy("request action", "returned"),
+    "transfer": pgettext_lazy("request action", "transferred"),
+    "answer": pgettext_lazy("request action", "answered"),
+    "fulfil": pgettext_lazy("request action", "fulfilled"),
+    "dispute": pgettext_lazy("request action", "disputed"),
 }
 
 

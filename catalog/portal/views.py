@@ -865,7 +865,7 @@ def dashboard_export(request):
     for m in months:
         ws.append([m["month"].strftime("%Y-%m"), *[m["tiers"].get(t, 0) for t in SharingType.values]])
     ws = wb.create_sheet("on_time")
-    ws.append([_("Institution"), _("Answered"), _("On time"), _("On-time rate (%)")])
+    ws.append([_("Institution"), _("Answered"), pgettext("requests answered on time", "On time"), _("On-time rate (%)")])
     for r in on_time:
         ws.append(safe_row([r["org"], r["answered"], r["on_time"], r["rate"]]))
     ws = wb.create_sheet("overdue")

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 __all__ = [
     "Event",
@@ -168,7 +169,7 @@ class Webhook(models.Model):
     url = models.URLField(_("URL"), max_length=500)
     event_types = models.JSONField(_("event types"), default=list, help_text=_('Event types to send; ["*"] for all'))
     secret = models.CharField(_("secret"), max_length=128)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("webhook", "active"), default=True)
     allow_private = models.BooleanField(
         _("allow private addresses"), default=False,
         help_text=_("Allow loopback and private network addresses (test environments; administrators only)"),

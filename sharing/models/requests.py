@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.choices import Network
 
@@ -41,7 +42,7 @@ class SharingRequest(models.Model):
     verification/comparison request. Deadlines are columns with partial indexes over the open
     statuses; `is_overdue` is derived from them, never from history."""
 
-    kind = models.CharField(_("kind"), max_length=16, choices=RequestKind.choices, default=RequestKind.SHARING)
+    kind = models.CharField(pgettext_lazy("sharing request", "kind"), max_length=16, choices=RequestKind.choices, default=RequestKind.SHARING)
     requester_org = models.ForeignKey(
         "catalog.Organization", verbose_name=_("requesting institution"), on_delete=models.PROTECT, related_name="requests_made"
     )
@@ -96,7 +97,7 @@ class SharingRequest(models.Model):
     conditions = models.TextField(_("conditions of use"), blank=True)
     decision_basis = models.TextField(_("legal basis of the rejection"), blank=True)
     decision_comment = models.TextField(_("comment"), blank=True)
-    delivery_method = models.CharField(_("delivery"), max_length=16, choices=DeliveryMethod.choices, blank=True)
+    delivery_method = models.CharField(pgettext_lazy("sharing request", "delivery"), max_length=16, choices=DeliveryMethod.choices, blank=True)
     delivery_note = models.TextField(_("how it was delivered"), blank=True)
     verification_result = models.CharField(_("verification result"), max_length=16, choices=VerificationResult.choices, blank=True)
     transfer_count = models.PositiveSmallIntegerField(_("transfers"), default=0)

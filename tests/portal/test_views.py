@@ -231,6 +231,13 @@ def test_dashboard_and_export(world):
     assert response.status_code == 200 and response.content[:2] == b"PK"
 
 
+def test_chinese_words_are_ours_not_third_party_apps(world):
+    resource = world.published()
+    body = client_for(world.requester).get(f"/catalog/{resource.pk}/").content.decode()
+    assert '<th scope="col">名称</th>' in body and "任务名" not in body  # not django_celery_beat's "Name"
+    assert "退出登录" in body and "注销" not in body  # not the admin's "Log out"
+
+
 def test_language_switch_to_english(world):
     c = client_for(world.requester)
     response = c.post("/i18n/setlang/", {"language": "en", "next": "/"})
