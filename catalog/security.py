@@ -4,6 +4,7 @@ the request body limit, the Content-Security-Policy, and the lockout backend."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
@@ -65,9 +66,26 @@ def hit_all(hits: list[tuple[FixedWindow, str]]) -> list[int | None]:
     return read_and_hit([], hits)[1]
 
 
+# Reads some keys and counts one request in each window (SET NX EX, then INCR) in one command.
+_READ_AND_HIT = """
+local n = tonumber(ARGV[1])
+local out = {}
+if n > 0 then
+  local values = redis.call('MGET', unpack(KEYS, 1, n))
+  for i = 1, n do out[i] = values[i] end
+end
+for j = n + 1, #KEYS do
+  redis.call('SET', KEYS[j], 0, 'EX', ARGV[j - n + 1], 'NX')
+  out[j] = redis.call('INCR', KEYS[j])
+end
+return out
+"""
+_scripts: dict[int, Any] = {}
+
+
 def read_and_hit(keys: list[str], hits: list[tuple[FixedWindow, str]]) -> tuple[dict, list[int | None]]:
-    """`cache.get_many(keys)` and `hit_all(hits)` together: on Redis one pipeline, one round trip
-    (the grants check's fast path reads its entries and counts its rate limits at once)."""
+    """`cache.get_many(keys)` and `hit_all(hits)` together: on Redis one script call, one round
+    trip (the grants check's fast path reads its entries and counts its rate limits at once)."""
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
@@ -75,21 +93,18 @@ def read_and_hit(keys: list[str], hits: list[tuple[FixedWindow, str]]) -> tuple[
     if not isinstance(backend, RedisCache):
         return (backend.get_many(keys) if keys else {}), [window.hit(ident) for window, ident in hits]
     now = time.time()
-    client = backend._cache  # Django's Redis client wrapper: its connection pool and serializer
-    pipe = client.get_client(write=True).pipeline(transaction=False)
-    made = [backend.make_and_validate_key(key) for key in keys]
-    if made:
-        pipe.mget(made)
-    for window, ident in hits:
-        key = backend.make_and_validate_key(window.key(ident, now))
-        pipe.set(key, 0, ex=window.period + 1, nx=True)
-        pipe.incr(key)
-    replies = pipe.execute()
-    found = {}
-    if made:
-        found = {key: client._serializer.loads(value) for key, value in zip(keys, replies[0], strict=True) if value is not None}
-        replies = replies[1:]
-    waits = [window.wait(count, now) for (window, _ident), count in zip(hits, replies[1::2], strict=True)]
+    wrapper = backend._cache  # Django's Redis client wrapper: its connection pool and serializer
+    client = wrapper.get_client(write=True)
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_READ_AND_HIT)
+    # make_key, not make_and_validate_key: the memcached key warnings cost more than the call.
+    counters = [backend.make_key(window.key(ident, now)) for window, ident in hits]
+    replies = script(keys=[backend.make_key(key) for key in keys] + counters,
+                     args=[len(keys), *(window.period + 1 for window, _ident in hits)])
+    found = {key: wrapper._serializer.loads(value) for key, value in zip(keys, replies, strict=False) if value is not None}
+    counts = replies[len(keys):]
+    waits = [window.wait(count, now) for (window, _ident), count in zip(hits, counts, strict=True)]
     return found, waits
 
 
@@ -131,6 +146,9 @@ class ApiThrottle(BaseThrottle):
         return self._wait
 
 
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=()"
+
+
 class SecurityMiddleware:
     """Request body limit (413), login rate limit per IP (429 with Retry-After) and the
     Content-Security-Policy header (no inline scripts)."""
@@ -163,7 +181,7 @@ class SecurityMiddleware:
                 return response
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", self.csp)
-        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
 
 

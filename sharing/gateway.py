@@ -1,35 +1,41 @@
 """The exchange gateway's hot path: `GET /api/v1/grants/check/` answered from the cache.
 
 The DRF view (sharing.api.views.GrantViewSet.check) is the reference: it authenticates,
-throttles, validates and answers. This middleware answers the same request with the same body
-when the two things it needs are in the cache and current — the caller's API key record and the
+throttles, validates and answers. This module answers the same request with the same body when
+the two things it needs are in the cache and current — the caller's API key record and the
 active grants of the (institution, resource) pair, each stored under a version that every change
-replaces (catalog.versioned_cache) — in one cache round trip that also counts the rate limits,
-and no database query, without the session, CSRF, locale, authentication and DRF layers
-that the answer does not need.
+replaces (catalog.versioned_cache) — in one Redis round trip that also counts the rate limits,
+and no database query. In production it does so in front of Django (`GatewayWSGI`, loaded by
+config.wsgi), skipping the request handling, session, CSRF, locale, authentication and DRF
+layers that the answer does not need, and sets the headers those layers would; inside Django
+(`GrantCheckMiddleware`, for the test client and any other server) it does the same.
 
 Whatever it is not sure about goes on to the view unchanged: a cold or outdated entry, a
 parameter it does not expect, a key whose expiry has come or whose last-used time is due for its
-once-a-minute write, a throttled caller, a session caller, an Accept header other than JSON.
-On the way back it stores the key record of a caller the view has just authenticated.
+once-a-minute write, a throttled caller, a session caller, an Accept header other than JSON, a
+host outside ALLOWED_HOSTS, plain HTTP where HTTPS is required. On the way back the middleware
+stores the key record of a caller the view has just authenticated.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+import uuid
 from urllib.parse import parse_qsl
 
 import orjson
 from django.conf import settings
 from django.http import HttpResponse
+from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
 from catalog import context, versioned_cache
 from catalog import services as catalog_services
 from catalog.calendar import local_date
+from catalog.middleware import ip_from_meta
 from catalog.models import ApiKey
-from catalog.security import COUNTED, FixedWindow, client_ip, key_rate_identity, read_and_hit
+from catalog.security import COUNTED, PERMISSIONS_POLICY, FixedWindow, key_rate_identity, read_and_hit
 
 from . import services
 
@@ -37,21 +43,49 @@ PATH = "/api/v1/grants/check/"
 PARAM_LIMITS = {"org": 18, "resource": 40, "items": None}  # as GrantCheckQuerySerializer
 LAST_USED_SECONDS = catalog_services.LAST_USED_GRANULARITY.total_seconds()
 JSON_ACCEPT = ("application/json", "*/*", "application/*")
+LOOKUP = "gdpd.gateway_lookup"  # where a request's lookup waits in its environ (META)
+
+
+class GatewayWSGI:
+    """In front of Django (config.wsgi): answers warm checks before Django's request handling,
+    with the headers the Django stack would add; everything else goes to Django, where
+    GrantCheckMiddleware reuses this lookup (one cache round trip, counted once)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "GET":
+            found = _Lookup.of(environ)
+            body = found.answer() if found is not None else None
+            if body is not None:
+                start_response("200 OK", response_headers(environ, body))
+                return [body]
+        return self.app(environ, start_response)
 
 
 class GrantCheckMiddleware:
+    """The same fast answer inside the Django stack (the test client and any server that does
+    not load config.wsgi), and on the way back from the view the caller's key record."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if request.path_info != PATH or request.method != "GET":
             return self.get_response(request)
-        found = _Lookup.of(request)
+        found = request.META.get(LOOKUP)
+        if found is None:  # not looked up in front of Django
+            found = _Lookup.of(request.META)
+            body = found.answer() if found is not None else None
+            if body is not None:
+                response = HttpResponse(body, content_type="application/json")
+                for name, value in _own_headers(body)[1:]:
+                    response[name] = value
+                context.current().api_key_prefix = found.prefix
+                return response
         if found is None:
             return self.get_response(request)
-        response = self._answer(request, found)
-        if response is not None:
-            return response
         version = found.key_version()  # before the view reads the key from the database
         response = self.get_response(request)
         key = getattr(request, "auth", None)  # set by DRF's authentication on the request
@@ -59,26 +93,58 @@ class GrantCheckMiddleware:
             catalog_services.api_key_remember(key, version)
         return response
 
-    def _answer(self, request, found: _Lookup) -> HttpResponse | None:
-        record = found.key_record()
-        grants = found.grants()
-        if record is versioned_cache.MISSING or grants is versioned_cache.MISSING:
-            return None
-        _key_id, prefix, _user_id, expires, last_used = record
-        now = time.time()
-        if (expires is not None and expires <= now) or last_used is None or now - last_used > LAST_USED_SECONDS:
-            return None
-        if any(found.waits):
-            return None  # the view answers 429 with Retry-After from the same counts
-        context.current().api_key_prefix = prefix
-        answer = services.grant_answer(grants, found.items, local_date(timezone.now()).isoformat())
-        body = orjson.dumps(answer)
-        response = HttpResponse(body, content_type="application/json")
-        response["Content-Length"] = str(len(body))  # as CommonMiddleware would: no chunked encoding
-        response["Vary"] = "Accept"
-        response["Allow"] = "GET, HEAD, OPTIONS"
-        response["X-Frame-Options"] = "DENY"
-        return response
+
+def _own_headers(body: bytes) -> list[tuple[str, str]]:
+    # What the DRF view's response carries besides the outer middlewares' headers;
+    # Content-Length as CommonMiddleware would set it (no chunked encoding).
+    return [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Vary", "Accept"),
+            ("Allow", "GET, HEAD, OPTIONS"), ("X-Frame-Options", settings.X_FRAME_OPTIONS)]
+
+
+def response_headers(environ, body: bytes) -> list[tuple[str, str]]:
+    """The headers of a fast answer given in front of Django: the view's own and those of the
+    middlewares that wrap GrantCheckMiddleware (django SecurityMiddleware, RequestContext,
+    catalog SecurityMiddleware) — tests/sharing/requests/test_gateway.py compares both paths."""
+    headers = _own_headers(body)
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append(("X-Content-Type-Options", "nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        policy = settings.SECURE_REFERRER_POLICY
+        headers.append(("Referrer-Policy", policy if isinstance(policy, str) else ",".join(policy)))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
+    if settings.SECURE_HSTS_SECONDS and _is_secure(environ):
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
+        hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
+        headers.append(("Strict-Transport-Security", hsts))
+    headers += [("X-Request-Id", str(uuid.uuid4())), ("Content-Security-Policy", _csp()),
+                ("Permissions-Policy", PERMISSIONS_POLICY)]
+    return headers
+
+
+@functools.lru_cache(maxsize=1)
+def _csp() -> str:
+    return "; ".join(f"{k} {v}" for k, v in settings.CONTENT_SECURITY_POLICY.items())
+
+
+def _is_secure(environ) -> bool:
+    if environ.get("wsgi.url_scheme") == "https":
+        return True
+    header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    return bool(header) and environ.get(header[0]) == header[1]
+
+
+def _host_allowed(environ) -> bool:
+    """Django's ALLOWED_HOSTS check (a disallowed host goes to Django for its 400)."""
+    if settings.USE_X_FORWARDED_HOST:
+        return False
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    domain, _port = split_domain_port(host)
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    return bool(domain) and validate_host(domain, allowed)
 
 
 @functools.lru_cache(maxsize=16)
@@ -87,21 +153,25 @@ def _window(scope: str, rate: str) -> FixedWindow:
 
 
 class _Lookup:
-    """The parsed request and the one cache read of the key record and the grants."""
+    """A check's parsed query and its one cache round trip: the key record, the grants and the
+    rate-limit counts (the windows of catalog.security.ApiThrottle, which reuses the counts if
+    the view answers)."""
 
-    __slots__ = ("key_hash", "key_name", "grant_name", "items", "found", "waits")
+    __slots__ = ("key_hash", "key_name", "grant_name", "items", "found", "waits", "prefix")
 
     @classmethod
-    def of(cls, request) -> _Lookup | None:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
+    def of(cls, meta) -> _Lookup | None:
+        header = meta.get("HTTP_AUTHORIZATION", "")
         scheme, _sep, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.startswith(catalog_services.KEY_PREFIX) or len(raw) > 128 or " " in raw:
             return None
-        accept = request.META.get("HTTP_ACCEPT", "")
+        accept = meta.get("HTTP_ACCEPT", "")
         if accept and not any(media in accept for media in JSON_ACCEPT):
             return None
+        if not _host_allowed(meta) or (settings.SECURE_SSL_REDIRECT and not _is_secure(meta)):
+            return None  # Django answers: 400 for the host, a redirect to https
         params: dict[str, str] = {}
-        for name, value in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True):
+        for name, value in parse_qsl(meta.get("QUERY_STRING", ""), keep_blank_values=True):
             if name not in PARAM_LIMITS or name in params:
                 return None  # unknown or repeated parameters: the view says what is wrong
             params[name] = value.strip()
@@ -113,20 +183,29 @@ class _Lookup:
         self.key_hash = self.key_name.split(":", 1)[1]
         self.grant_name = services.grant_cache_name(org, resource)
         self.items = [code.strip() for code in params.get("items", "").split(",") if code.strip()]
-        # One round trip: the key record, the grants and the rate-limit counts (the same windows
-        # as catalog.security.ApiThrottle), which ApiThrottle reuses if the view answers.
+        self.prefix = ""
         rates = settings.API_RATE_LIMITS
         windows = [(_window("key", rates["key"]), key_rate_identity(self.key_hash)),
-                   (_window("ip", rates["ip"]), client_ip(request) or "unknown")]
+                   (_window("ip", rates["ip"]), ip_from_meta(meta) or "unknown")]
         self.found, self.waits = read_and_hit(versioned_cache.keys(self.key_name) + versioned_cache.keys(self.grant_name), windows)
-        request.META[COUNTED] = (self.key_hash, self.waits)
+        meta[COUNTED] = (self.key_hash, self.waits)
+        meta[LOOKUP] = self
         return self
 
-    def key_record(self):
-        return versioned_cache.value(self.found, self.key_name)
+    def answer(self) -> bytes | None:
+        """The JSON answer when everything it needs is warm and the caller may have it now."""
+        record = versioned_cache.value(self.found, self.key_name)
+        grants = versioned_cache.value(self.found, self.grant_name)
+        if record is versioned_cache.MISSING or grants is versioned_cache.MISSING:
+            return None
+        _key_id, prefix, _user_id, expires, last_used = record
+        now = time.time()
+        if (expires is not None and expires <= now) or last_used is None or now - last_used > LAST_USED_SECONDS:
+            return None
+        if any(self.waits):
+            return None  # the view answers 429 with Retry-After from the same counts
+        self.prefix = prefix
+        return orjson.dumps(services.grant_answer(grants, self.items, local_date(timezone.now()).isoformat()))
 
     def key_version(self) -> str:
         return versioned_cache.version(self.found, self.key_name)
-
-    def grants(self):
-        return versioned_cache.value(self.found, self.grant_name)

@@ -144,3 +144,75 @@ def test_an_entry_filled_before_a_change_is_never_accepted_after_it():
     fresh = versioned_cache.version(cache.get_many(versioned_cache.keys(name)), name)
     versioned_cache.store(name, fresh, ["new rows"], 60)
     assert versioned_cache.value(cache.get_many(versioned_cache.keys(name)), name) == ["new rows"]
+
+
+# --- in front of Django: config.wsgi.application ----------------------------------------
+
+
+@pytest.fixture
+def wsgi():
+    """Calls the production WSGI application as gunicorn would (the test client bypasses it),
+    without closing the test's database connection at the end of each request."""
+    from django.core import signals
+    from django.db import close_old_connections
+    from django.test import RequestFactory
+
+    from config.wsgi import application, django_application
+
+    def call(path, *, app=application, **headers):
+        environ = RequestFactory().get(path, **headers).environ
+        out = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            out["status"], out["headers"] = int(status.split()[0]), dict(response_headers)
+
+        # As django.test.Client does around each request (it connects them again after its own).
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
+        try:
+            result = app(environ, start_response)
+            body = b"".join(result)
+            getattr(result, "close", lambda: None)()
+        finally:
+            signals.request_started.connect(close_old_connections)
+            signals.request_finished.connect(close_old_connections)
+        return out["status"], out["headers"], body
+
+    call.django = django_application
+    return call
+
+
+def test_in_front_of_django_a_warm_check_gets_the_same_answer_and_headers_without_the_view(
+    api, approver, granted, wsgi, view_calls
+):
+    gateway = api(approver)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {gateway.raw_key}"}
+    codes = item_codes(granted.resource)
+    assert wsgi(query(granted, codes[:2]), **auth)[0] == 200  # first use: Django and the view
+    seen = len(view_calls)
+    with CaptureQueriesContext(connection) as queries:
+        status, headers, body = wsgi(query(granted, codes[:3]), **auth)
+    assert (status, len(view_calls), len(queries)) == (200, seen, 0)
+    assert orjson_loads(body)["denied_items"] == [codes[2]]
+    d_status, d_headers, d_body = wsgi(query(granted, codes[:3]), app=wsgi.django, **auth)  # the middleware inside Django
+    assert (d_status, d_body) == (status, body)
+    assert set(headers) == set(d_headers), set(headers) ^ set(d_headers)
+    assert headers["Content-Length"] == str(len(body)) and headers["X-Request-Id"] != d_headers["X-Request-Id"]
+
+
+def test_in_front_of_django_revocation_and_rate_limits_hold(api, approver, granted, wsgi, settings):
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "key": "5/min"}
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api(approver).raw_key}"}
+    path = query(granted, granted.items)
+    # Cold, then warm: a request that goes through to the view is counted once, not twice.
+    assert [wsgi(path, **auth)[0] for _ in range(3)] == [200, 200, 200]
+    api(approver).post(f"/api/v1/grants/{granted.pk}/revoke/", {"reason": "用途超出申请范围"}, format="json")
+    assert orjson_loads(wsgi(path, **auth)[2])["allowed"] is False
+    assert [wsgi(path, **auth)[0] for _ in range(2)] == [200, 429]
+    assert wsgi(path, HTTP_HOST="evil.example", **auth)[0] == 400  # ALLOWED_HOSTS, from Django
+
+
+def orjson_loads(body: bytes):
+    import json
+
+    return json.loads(body)
