@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.api.fast import FastReadMixin, prefetched
 from catalog.choices import Network
 
 from ..choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, RequestKind, VerificationResult
@@ -13,7 +14,7 @@ from ..models import Dispute, DisputeStep, Event, Grant, GrantUsage, RequestFili
 MAX_ID = 2**63 - 1  # ids are 64-bit (BigAutoField): a larger number is a 400, not a query
 
 
-class FilingBriefSerializer(serializers.ModelSerializer):
+class FilingBriefSerializer(FastReadMixin, serializers.ModelSerializer):
     authority_name = serializers.CharField(source="authority.name", read_only=True)
 
     class Meta:
@@ -21,7 +22,10 @@ class FilingBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "authority", "authority_name", "reason", "created_at"]
 
 
-class SharingRequestSerializer(serializers.ModelSerializer):
+_DATETIME = serializers.DateTimeField()
+
+
+class SharingRequestSerializer(FastReadMixin, serializers.ModelSerializer):
     is_overdue = serializers.SerializerMethodField()
     due_at = serializers.SerializerMethodField()
     filings = FilingBriefSerializer(many=True, read_only=True)
@@ -53,10 +57,10 @@ class SharingRequestSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_due_at(self, obj):
         due = obj.due_at
-        return serializers.DateTimeField().to_representation(due) if due else None
+        return _DATETIME.to_representation(due) if due else None
 
     def get_grant(self, obj) -> int | None:
-        grants = list(obj.grants.all())
+        grants = prefetched(obj, "grants")
         return grants[-1].pk if grants else None
 
 

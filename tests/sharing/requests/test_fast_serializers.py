@@ -1,0 +1,45 @@
+"""The API's fast reads (catalog.api.fast) give exactly what DRF's generic serializer gives:
+every field, every state, with filings and grants, in Shanghai time and under another zone."""
+
+import pytest
+from django.utils import timezone
+
+from sharing.api.serializers import SharingRequestSerializer
+from sharing.api.views import SharingRequestViewSet
+from sharing.models import SharingRequest
+
+from .conftest import payload
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/sharing-requests/"
+
+
+@pytest.fixture
+def requests_in_every_state(api, requester, approver, conditional, unconditional):
+    client, decider = api(requester), api(approver)
+    api(requester).post(URL, payload(conditional), format="json")  # a draft
+    submitted = client.post(URL, payload(conditional, submit=True), format="json").json()
+    approved = client.post(URL, payload(conditional, submit=True), format="json").json()
+    decider.post(f"{URL}{approved['id']}/approve/", {"approved_items": approved["items"][:1]}, format="json")
+    fulfilled = client.post(URL, payload(conditional, submit=True), format="json").json()
+    decider.post(f"{URL}{fulfilled['id']}/approve/", {}, format="json")
+    decider.post(f"{URL}{fulfilled['id']}/fulfil/", {"delivery_method": "online_api"}, format="json")
+    rejected = client.post(URL, payload(conditional, submit=True), format="json").json()
+    decider.post(f"{URL}{rejected['id']}/reject/", {"decision_basis": "《个人信息保护法》第十三条", "comment": "超出范围"},
+                 format="json")
+    client.post(URL, payload(unconditional, submit=True), format="json")  # approved by the system, granted
+    assert submitted["status"] == "submitted"
+    return SharingRequestViewSet._with_related(SharingRequest.objects.all()).order_by("id")
+
+
+def test_fast_reads_equal_drf_reads(requests_in_every_state):
+    rows = list(requests_in_every_state)
+    assert len(rows) >= 6
+    for zone in ("Asia/Shanghai", "UTC"):
+        with timezone.override(zone):
+            serializer = SharingRequestSerializer(rows, many=True)
+            fast = serializer.data
+            reference = [super(SharingRequestSerializer, serializer.child).to_representation(row) for row in rows]
+            assert fast == reference
+    assert any(row["grant"] for row in fast) and any(row["filings"] for row in fast) and any(row["approved_until"] for row in fast)
+    assert fast[0]["created_at"].endswith("Z")  # the last zone was UTC
