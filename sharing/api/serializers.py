@@ -60,6 +60,8 @@ class SharingRequestSerializer(FastReadMixin, serializers.ModelSerializer):
         return _DATETIME.to_representation(due) if due else None
 
     def get_grant(self, obj) -> int | None:
+        if "latest_grant_id" in obj.__dict__:  # annotated by the viewset's queryset
+            return obj.latest_grant_id
         grants = prefetched(obj, "grants")
         return grants[-1].pk if grants else None
 

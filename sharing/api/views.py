@@ -1,7 +1,7 @@
 """Thin viewsets of the sharing workflow: querysets from sharing.policies (404 outside
 them), actions checked by the policy permission (403), writes through sharing.services."""
 
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -67,9 +67,9 @@ class SharingRequestViewSet(
 
     @staticmethod
     def _with_related(qs):
-        return qs.select_related("resource").prefetch_related(
+        latest_grant = Grant.objects.filter(request=OuterRef("pk")).order_by("-id").values("id")[:1]
+        return qs.select_related("resource").annotate(latest_grant_id=Subquery(latest_grant)).prefetch_related(
             Prefetch("filings", queryset=RequestFiling.objects.select_related("authority")),
-            Prefetch("grants", queryset=Grant.objects.only("id", "request_id").order_by("id")),
         )
 
     def get_queryset(self):
