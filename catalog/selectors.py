@@ -4,7 +4,7 @@ The querysets they start from are already restricted by catalog.policies."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
@@ -61,37 +61,42 @@ def _countable_where(qs: QuerySet[Resource]) -> bool:
     return _countable_expression(query.where)
 
 
-def resource_count(qs: QuerySet[Resource]) -> int | None:
-    """The exact number of entries of `qs` from the per-key counts kept by triggers, or None
-    when it cannot be answered that way (other backends, other conditions): count the rows.
-    The entries' own WHERE clause is applied to the counts table under the entries' alias, so
-    the visibility rule stays written once, in catalog.policies."""
+def _count_sql(qs: QuerySet[Resource]) -> tuple[str, list] | None:
+    """The SQL that sums the counts table for `qs` (see resource_count), or None."""
     if connection.vendor != "postgresql" or not _countable_where(qs):
         return None
     compiler = qs.query.get_compiler(using=qs.db)
     try:
         where, params = compiler.compile(qs.query.where)
-    except EmptyResultSet:
-        return 0
     except FullResultSet:
         where, params = "", []
     table = connection.ops.quote_name(Resource._meta.db_table)
     sql = f"SELECT COALESCE(SUM(n), 0) FROM catalog_resource_count AS {table}" + (f" WHERE {where}" if where else "")  # noqa: S608 - our SQL, values bound
+    return sql, list(params)
+
+
+def resource_count(qs: QuerySet[Resource]) -> int | None:
+    """The exact number of entries of `qs` from the per-key counts kept by triggers, or None
+    when it cannot be answered that way (other backends, other conditions): count the rows.
+    The entries' own WHERE clause is applied to the counts table under the entries' alias, so
+    the visibility rule stays written once, in catalog.policies."""
+    try:
+        found = _count_sql(qs)
+    except EmptyResultSet:
+        return 0
+    if found is None:
+        return None
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(*found)
         return int(cur.fetchone()[0])
 
 
-def page_ids(qs: QuerySet[Resource], offset: int, limit: int) -> tuple[list[int], int] | None:
-    """PostgreSQL: the ids of one page of `qs` in its order, and the number of rows of `qs`,
-    from one statement that reads each matching row once and keeps only the id and the sort
-    keys (a narrow CTE), so the wide rows are fetched for the page alone. None when the
-    ordering is not one of plain columns or annotations (then paginate the usual way)."""
-    if connection.vendor != "postgresql":
-        return None
+def _sort_keys(qs: QuerySet[Resource]) -> tuple[list[str], list[tuple[int, bool]]] | None:
+    """The sort keys of `qs` other than the id (plain columns or annotations) and its ordering
+    as (position in (id, *keys), descending); None when the ordering is anything else."""
     ordering = list(qs.query.order_by) or list(qs.query.get_meta().ordering)
     keys: list[str] = []
-    order_sql: list[str] = []
+    order: list[tuple[int, bool]] = []
     for item in ordering:
         if not isinstance(item, str) or item in ("", "?", "-"):
             return None
@@ -106,18 +111,44 @@ def page_ids(qs: QuerySet[Resource], offset: int, limit: int) -> tuple[list[int]
             if field.is_relation or not field.concrete:
                 return None
         if name == "id":
-            position = 1
+            position = 0
         else:
             if name not in keys:
                 keys.append(name)
-            position = keys.index(name) + 2
-        order_sql.append(f"{position} DESC" if item.startswith("-") else f"{position} ASC")
-    inner = qs.order_by().values_list("pk", *keys)
-    sql, params = inner.query.sql_with_params()
+            position = keys.index(name) + 1
+        order.append((position, item.startswith("-")))
+    return keys, order
+
+
+def _matches_cte(qs: QuerySet[Resource], keys: list[str]) -> tuple[str, list]:
+    """`m AS MATERIALIZED (…)`: the id and the sort keys of every row of `qs`, named c0, c1 …"""
+    sql, params = qs.order_by().values_list("pk", *keys).query.sql_with_params()
+    names = ", ".join(f"c{i}" for i in range(len(keys) + 1))
+    return f"m({names}) AS MATERIALIZED ({sql})", list(params)
+
+
+def _order_sql(order: list[tuple[int, bool]]) -> str:
+    return ", ".join(f"m.c{position} {'DESC' if descending else 'ASC'}" for position, descending in order)
+
+
+def page_ids(qs: QuerySet[Resource], offset: int, limit: int) -> tuple[list[int], int] | None:
+    """PostgreSQL: the ids of one page of `qs` in its order, and the number of rows of `qs`,
+    from one statement that reads each matching row once and keeps only the id and the sort
+    keys (a narrow CTE), so the wide rows are fetched for the page alone. None when the
+    ordering is not one of plain columns or annotations (then paginate the usual way)."""
+    if connection.vendor != "postgresql":
+        return None
+    found = _sort_keys(qs)
+    if found is None:
+        return None
+    keys, order = found
+    try:
+        cte, params = _matches_cte(qs, keys)
+    except EmptyResultSet:
+        return [], 0
     query = (
-        f"WITH m AS MATERIALIZED ({sql}) "  # noqa: S608 - positions are ours, values bound
-        f"SELECT c.total, p.* FROM (SELECT COUNT(*) AS total FROM m) AS c "
-        f"LEFT JOIN LATERAL (SELECT m.* FROM m ORDER BY {', '.join(order_sql)} LIMIT %s OFFSET %s) AS p ON true"
+        f"WITH {cte} SELECT c.total, p.c0 FROM (SELECT COUNT(*) AS total FROM m) AS c "  # noqa: S608 - our SQL, values bound
+        f"LEFT JOIN LATERAL (SELECT m.c0 FROM m ORDER BY {_order_sql(order)} LIMIT %s OFFSET %s) AS p ON true"
     )
     with connection.cursor() as cur:
         cur.execute(query, [*params, limit, offset])
@@ -126,50 +157,95 @@ def page_ids(qs: QuerySet[Resource], offset: int, limit: int) -> tuple[list[int]
     return [row[1] for row in rows if row[1] is not None], total
 
 
+class PageWriter(Protocol):
+    def array_sql(self, ids_sql: str, ids_params: list) -> tuple[str, list]: ...
+
+
+def page_json(qs: QuerySet[Resource], offset: int, limit: int, writer: PageWriter) -> tuple[str, int] | None:
+    """PostgreSQL: one page of `qs` as the JSON array that `writer` builds from the page's ids
+    (catalog.api.resource_serializers.EntriesJson), and the number of rows of `qs`, from one
+    statement: the count from the counts table when resource_count can answer it (then the
+    page's ids come from the ordered index), otherwise from the narrow CTE of page_ids, whose
+    rows are read once for both. None when the ordering is not one page_ids handles."""
+    if connection.vendor != "postgresql":
+        return None
+    found = _sort_keys(qs)
+    if found is None:
+        return None
+    keys, order = found
+    try:
+        count = _count_sql(qs)
+        if count is not None:
+            ids_sql, ids_params = qs.values_list("pk", flat=True)[offset : offset + limit].query.sql_with_params()
+            page_sql, page_params = writer.array_sql(f"ARRAY({ids_sql})", list(ids_params))
+            query, params = f"SELECT ({count[0]}), {page_sql}", [*count[1], *page_params]
+        else:
+            cte, cte_params = _matches_cte(qs, keys)
+            page_sql, page_params = writer.array_sql(
+                f"ARRAY(SELECT m.c0 FROM m ORDER BY {_order_sql(order)} LIMIT %s OFFSET %s)", [limit, offset]  # noqa: S608 - our SQL
+            )
+            query, params = f"WITH {cte} SELECT (SELECT COUNT(*) FROM m), {page_sql}", [*cte_params, *page_params]  # noqa: S608 - our SQL, values bound
+    except EmptyResultSet:
+        return "[]", 0
+    with connection.cursor() as cur:
+        cur.execute(query, params)
+        total, text = cur.fetchone()
+    return text, int(total)
+
+
 # --- facets -----------------------------------------------------------------------------
 
 
+# The facets of few values (code lists), counted together: one hash lookup per matching row
+# for the four of them instead of four, then summed per facet over the few combinations.
+CODE_FACETS = ("sharing_type", "open_type", "classification", "update_frequency")
+
+
 def _counts_postgres(qs: QuerySet[Resource]) -> tuple[dict[str, Counter], dict[int, str], dict[int, tuple[str, str]]]:
-    """One statement: one scan of the matching rows with GROUPING SETS, whatever the number
-    of facets, with the names of the institutions and regions joined to their counts."""
-    columns = [col for col, _labels in FACETS.values()]
-    inner = qs.order_by().values(*columns)
-    sql, params = inner.query.sql_with_params()
-    grouping = ", ".join(f"({c})" for c in columns)
-    flags = ", ".join(f"GROUPING({c}) AS g_{c}" for c in columns)
-    org_table = connection.ops.quote_name(Organization._meta.db_table)
-    region_table = connection.ops.quote_name(Region._meta.db_table)
-    g_columns = ", ".join(f"facet.g_{c}" for c in columns)
-    # Only the MAX_FK_VALUES most frequent institutions and regions leave the server (a search
-    # matches ~1,000 institutions; the response shows 50), most frequent first, ties by id.
-    query = (
-        f"WITH facet AS (SELECT {', '.join(columns)}, {flags}, COUNT(*) AS n FROM ({sql}) AS matches "  # noqa: S608 - column names are ours, values bound
-        f"GROUP BY GROUPING SETS ({grouping})), "
-        f"ranked AS (SELECT facet.*, ROW_NUMBER() OVER (PARTITION BY g_source_org_id, g_region_id "
-        f"ORDER BY n DESC, source_org_id, region_id) AS rank FROM facet) "
-        f"SELECT {', '.join(f'facet.{c}' for c in columns)}, {g_columns}, facet.n, o.name, r.code, r.name FROM ranked AS facet "
-        f"LEFT JOIN {org_table} o ON facet.g_source_org_id = 0 AND o.id = facet.source_org_id "
-        f"LEFT JOIN {region_table} r ON facet.g_region_id = 0 AND r.id = facet.region_id "
-        f"WHERE (facet.g_source_org_id = 1 AND facet.g_region_id = 1) OR facet.rank <= {MAX_FK_VALUES:d} "
-        f"ORDER BY facet.n DESC, facet.source_org_id, facet.region_id"
-    )
+    """One statement: one scan of the matching rows grouped three ways (GROUPING SETS: the
+    code-list facets together, the institution, the region), then per facet; only the
+    MAX_FK_VALUES most frequent institutions and regions leave the server (a search matches
+    ~1,000 institutions; the response shows 50), most frequent first, ties by id, with their
+    names."""
     counts: dict[str, Counter] = {name: Counter() for name in FACETS}
     org_names: dict[int, str] = {}
     regions: dict[int, tuple[str, str]] = {}
-    names = list(FACETS)
-    width = len(columns)
+    codes = [FACETS[name][0] for name in CODE_FACETS]
+    try:
+        sql, params = qs.order_by().values(*codes, "source_org_id", "region_id").query.sql_with_params()
+    except EmptyResultSet:
+        return counts, org_names, regions
+    org_table = connection.ops.quote_name(Organization._meta.db_table)
+    region_table = connection.ops.quote_name(Region._meta.db_table)
+    # GROUPING(source_org_id, region_id): 1 for the institution set, 2 for the region set, 3 for the code lists.
+    per_code = " UNION ALL ".join(
+        f"(SELECT {i}, {c}, NULL::bigint, SUM(n)::bigint, NULL, NULL FROM g WHERE g = 3 GROUP BY {c})"  # noqa: S608 - column names are ours
+        for i, c in enumerate(codes)
+    )
+    query = (
+        f"WITH g AS MATERIALIZED (SELECT {', '.join(codes)}, source_org_id, region_id, "  # noqa: S608 - column names are ours, values bound
+        f"GROUPING(source_org_id, region_id) AS g, COUNT(*) AS n FROM ({sql}) AS matches "
+        f"GROUP BY GROUPING SETS (({', '.join(codes)}), (source_org_id), (region_id))) "
+        f"{per_code} UNION ALL "
+        f"(SELECT {len(codes)}, NULL, t.source_org_id, t.n, o.name, NULL FROM (SELECT source_org_id, n FROM g WHERE g = 1 "
+        f"ORDER BY n DESC, source_org_id LIMIT {MAX_FK_VALUES:d}) AS t LEFT JOIN {org_table} o ON o.id = t.source_org_id) "
+        f"UNION ALL (SELECT {len(codes) + 1}, NULL, t.region_id, t.n, r.name, r.code FROM (SELECT region_id, n FROM g WHERE g = 2 "
+        f"ORDER BY n DESC, region_id LIMIT {MAX_FK_VALUES:d}) AS t LEFT JOIN {region_table} r ON r.id = t.region_id)"
+    )
     with connection.cursor() as cur:
         cur.execute(query, params)
-        for row in cur.fetchall():
-            values, grouping_flags, count = row[:width], row[width : 2 * width], row[2 * width]
-            org_name, region_code, region_name = row[2 * width + 1 :]
-            for i, flag in enumerate(grouping_flags):
-                if flag == 0:
-                    counts[names[i]][values[i]] += count
-                    if names[i] == "source_org" and org_name is not None:
-                        org_names[values[i]] = org_name
-                    elif names[i] == "region" and region_code is not None:
-                        regions[values[i]] = (region_code, region_name)
+        rows = cur.fetchall()
+    for facet, code, pk, n, name, region_code in rows:
+        if facet < len(codes):
+            counts[CODE_FACETS[facet]][code] = n
+        elif facet == len(codes):
+            counts["source_org"][pk] = n
+            if name is not None:
+                org_names[pk] = name
+        else:
+            counts["region"][pk] = n
+            if region_code is not None:
+                regions[pk] = (region_code, name)
     return counts, org_names, regions
 
 
@@ -182,16 +258,21 @@ def _counts_generic(qs: QuerySet[Resource]) -> dict[str, Counter]:
     return counts
 
 
+def _most_common(counter: Counter, limit: int | None = None) -> list[tuple[Any, int]]:
+    """Most frequent first, ties by value (the same on every backend)."""
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
 def resource_facets(qs: QuerySet[Resource]) -> dict[str, list[dict[str, Any]]]:
     """Counts of the matching entries per sharing type, open type, source institution,
     region, classification and update frequency: {facet: [{value, label, count}]}, most
-    frequent first (at most MAX_FK_VALUES institutions and regions)."""
+    frequent first, ties by value (at most MAX_FK_VALUES institutions and regions)."""
     if connection.vendor == "postgresql":
         counts, org_names, regions = _counts_postgres(qs)
-        top = {name: counts[name].most_common(MAX_FK_VALUES) for name in ("source_org", "region")}
+        top = {name: _most_common(counts[name], MAX_FK_VALUES) for name in ("source_org", "region")}
     else:
         counts = _counts_generic(qs)
-        top = {name: counts[name].most_common(MAX_FK_VALUES) for name in ("source_org", "region")}
+        top = {name: _most_common(counts[name], MAX_FK_VALUES) for name in ("source_org", "region")}
         org_names = dict(
             Organization.objects.filter(pk__in=[v for v, _n in top["source_org"]]).order_by().values_list("pk", "name")
         )
@@ -213,7 +294,7 @@ def resource_facets(qs: QuerySet[Resource]) -> dict[str, list[dict[str, Any]]]:
         else:
             out[name] = [
                 {"value": v, "label": str(labels(v).label) if v in labels.values else v, "count": n}
-                for v, n in counts[name].most_common()
+                for v, n in _most_common(counts[name])
             ]
     return out
 

@@ -1,17 +1,22 @@
 """Input/output shapes of the catalog API (resources, versions, refreshes, filings, update
 tasks). They translate; the services in catalog.services decide."""
 
+from __future__ import annotations
+
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import orjson
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..choices import OrgKind
+from ..choices import OrgKind, ResourceStatus
 from ..models import CatalogTask, Organization, Resource, ResourceFiling, ResourceItem, ResourceRefresh, ResourceVersion
 from .serializers import SaneDateTimeField
 
@@ -196,6 +201,127 @@ class ResourceSerializer(serializers.ModelSerializer):
 
     def get_is_stale(self, obj) -> bool:
         return obj.is_stale(self._now())
+
+
+# --- the same entries written by PostgreSQL ------------------------------------------------
+#
+# On PostgreSQL a list page (catalog.selectors.page_json) takes its entries as one JSON array
+# built by the database, in the statement that finds the page: no row, model instance or dict
+# per entry in Python, no second parse. Every field is written as
+# ResourceSerializer.to_representation writes it (tests/catalog/test_resource_json.py compares
+# the two on entries that exercise every rule below).
+
+
+def _list_sql(column: str) -> str:
+    """A JSON list column as `list(value or [])`: an array as it is, nothing (NULL, null) as []."""
+    return f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb END"
+
+
+def _offset_text(offset: dt.timedelta) -> str:
+    """A UTC offset as _datetime ends a time: Z for none, else ±HH:MM (±HH:MM:SS with seconds)."""
+    if not offset:
+        return "Z"
+    sign, offset = ("-", -offset) if offset < dt.timedelta(0) else ("+", offset)
+    hours, rest = divmod(int(offset.total_seconds()), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")
+
+
+def _datetime_sql(value: str) -> str:
+    """A timestamptz as _datetime writes it, in the time zone `z.tz`: ISO 8601 with the
+    microseconds only when they are not zero, then the UTC offset as _offset_text writes it
+    (`z.offset_text` when it is the zone's usual `z.offset`, as it nearly always is); NULL
+    stays NULL."""
+    local = f"({value} AT TIME ZONE z.tz)"
+    offset = f"({local} - ({value} AT TIME ZONE 'UTC'))"
+    magnitude = f"CASE WHEN {offset} < interval '0' THEN -{offset} ELSE {offset} END"
+    return (
+        f"replace(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '')"
+        f" || CASE {offset} WHEN z.offset THEN z.offset_text WHEN interval '0' THEN 'Z'"
+        f" ELSE CASE WHEN {offset} < interval '0' THEN '-' ELSE '+' END || to_char({magnitude}, 'HH24:MI')"
+        f" || CASE WHEN EXTRACT(SECOND FROM {offset}) = 0 THEN '' ELSE to_char({magnitude}, ':SS') END END"
+    )
+
+
+def _select(columns: dict[str, str]) -> str:
+    return ", ".join(f'{sql} AS "{name}"' for name, sql in columns.items())
+
+
+def _entry_sql() -> str:
+    """A query of one row, `doc`: the entry `p.id` as a JSON object (text), or no row. Over `r`
+    (the entry) and `z` (the caller's parameters, EntriesJson.params). PostgreSQL plans this
+    statement on every request, and its planning time grows with the joins and the size of the
+    expressions: the source institution, the pending revision and the items are scalar
+    subqueries rather than joins, and the datetimes are formatted by one expression over an
+    array (this halves the planning time, ~1.2 → ~0.5 ms, at the same execution time)."""
+    published = f"'{ResourceStatus.PUBLISHED.value}'"
+    columns = {name: f"r.{name}" for name in ResourceSerializer._PLAIN}
+    for name in ("source_org", "region", "authority", "revision_of", "collecting_org", "verifying_org"):
+        columns[name] = f"r.{name}_id"
+    for i, name in enumerate(ResourceSerializer._DATETIMES, start=1):
+        columns[name] = f"dt.text[{i}]"
+    for name in ("keywords", "scope_org_kinds", "scope_regions"):
+        columns[name] = _list_sql(f"r.{name}")
+    columns["source_org_name"] = "(SELECT o.name FROM catalog_organization o WHERE o.id = r.source_org_id)"
+    # get_pending_revision: shown to staff, the owner and the reviewing authority (an institution
+    # of None matches an entry without one, as `org_id in (…)` does).
+    columns["pending_revision"] = (
+        f"CASE WHEN r.status = {published} AND (z.see_all OR r.source_org_id IS NOT DISTINCT FROM z.org"  # noqa: S608 - our SQL
+        " OR r.authority_id IS NOT DISTINCT FROM z.org) THEN (SELECT rev.id FROM catalog_resource rev WHERE rev.revision_of_id = r.id) END"
+    )
+    columns["is_stale"] = f"(r.status = {published} AND r.refresh_due_at IS NOT NULL AND r.refresh_due_at < z.now)"
+    fields = list(ResourceSerializer.Meta.fields)
+    split = fields.index("items")
+    datetimes = ", ".join(f"r.{name}" for name in ResourceSerializer._DATETIMES)
+    item = ", ".join(f"i.{name}" for name in ITEM_FIELDS)
+    items = (
+        "(SELECT '[' || COALESCE(string_agg(row_to_json(x)::text, ',' ORDER BY i.position, i.id), '') || ']' "  # noqa: S608 - our SQL
+        f"FROM catalog_resourceitem i CROSS JOIN LATERAL (SELECT {item}) AS x WHERE i.resource_id = r.id)"
+    )
+    # The items are spliced in as text between the fields before and after them (json_agg and a
+    # ::json cast would reformat or parse them again).
+    return (
+        f"SELECT left(row_to_json(a)::text, -1) || ',\"items\":' || {items} || ',' || substr(row_to_json(b)::text, 2) AS doc "  # noqa: S608 - our SQL
+        "FROM catalog_resource r "
+        f"CROSS JOIN LATERAL (SELECT array_agg({_datetime_sql('u.t')}) AS text FROM unnest(ARRAY[{datetimes}]) AS u(t)) AS dt "
+        f"CROSS JOIN LATERAL (SELECT {_select({name: columns[name] for name in fields[:split]})}) AS a "
+        f"CROSS JOIN LATERAL (SELECT {_select({name: columns[name] for name in fields[split + 1 :]})}) AS b "
+        "WHERE r.id = p.id"
+    )
+
+
+ENTRY_SQL = _entry_sql()
+
+
+class EntriesJson:
+    """Builds the SQL that writes entries as ResourceSerializer writes them for `user` at `now`
+    in the time zone `tz`. `for_request()` is None where that cannot be done: another database,
+    USE_TZ off, or a time zone without an IANA name (PostgreSQL is given the zone by name)."""
+
+    def __init__(self, *, user, now: dt.datetime, tz: ZoneInfo):
+        offset = tz.utcoffset(now)
+        self.params = [tz.key, offset, _offset_text(offset), now, bool(getattr(user, "is_staff", False)), getattr(user, "org_id", None)]
+
+    @classmethod
+    def for_request(cls, request) -> EntriesJson | None:
+        if connection.vendor != "postgresql" or not settings.USE_TZ:
+            return None
+        tz = timezone.get_current_timezone()
+        if not isinstance(tz, ZoneInfo):
+            return None
+        return cls(user=request.user, now=timezone.now(), tz=tz)
+
+    def array_sql(self, ids_sql: str, ids_params) -> tuple[str, list]:
+        """A scalar subquery: the JSON array (text) of the entries whose ids the SQL array
+        expression `ids_sql` lists, in its order; an id of no entry is skipped."""
+        sql = (
+            "(SELECT '[' || COALESCE(string_agg(e.doc, ',' ORDER BY p.ord), '') || ']' "  # noqa: S608 - our SQL, values bound
+            "FROM (SELECT %s::text AS tz, %s::interval AS offset, %s::text AS offset_text, %s::timestamptz AS now, "
+            "%s::boolean AS see_all, %s::bigint AS org) AS z "
+            f"CROSS JOIN unnest({ids_sql}) WITH ORDINALITY AS p(id, ord) "
+            f"CROSS JOIN LATERAL ({ENTRY_SQL}) AS e)"
+        )
+        return sql, [*self.params, *ids_params]
 
 
 class ResourceUpdateSerializer(ResourceSerializer):

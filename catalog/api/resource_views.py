@@ -1,6 +1,7 @@
 """Thin viewsets of the catalog: querysets from policies (404 outside them), actions checked
 by PolicyPermission (403), writes through services (400/409)."""
 
+import orjson
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import connection
@@ -23,10 +24,12 @@ from ..errors import RuleViolation
 from ..filters import CatalogTaskFilter, ResourceFilingFilter, ResourceFilter
 from ..models import Resource
 from .common import Pagination
+from .renderers import FastJSONRenderer
 from .resource_serializers import (
     ITEM_FIELDS,
     CatalogTaskSerializer,
     CommentSerializer,
+    EntriesJson,
     ImportResultSerializer,
     ResourceFilingSerializer,
     ResourceRefreshSerializer,
@@ -97,33 +100,60 @@ def read_rows(qs, bottom: int = 0, top: int | None = None) -> list[ResourceRow]:
     return [ResourceRow(row) for row in (values[bottom:top] if top is not None else values)]
 
 
-class ResourcePaginator(DjangoPaginator):
-    """Pages of entries with a cheap exact count: from the trigger-kept counts table when the
-    condition allows it (the unfiltered list); otherwise, on PostgreSQL, the page's ids and the
-    count come from one narrow statement (selectors.page_ids) and the page's wide rows from a
-    second, by id. The rows are read with read_queryset, as ResourceRow. Other lists (versions, refreshes)
-    are paginated the usual way."""
+class JsonRows(list):
+    """The entries of a page written by PostgreSQL: `json`, their JSON array as text (the
+    list itself is empty)."""
 
-    def __init__(self, object_list, per_page, **kwargs):
+    def __init__(self, json: str):
+        super().__init__()
+        self.json = json
+
+
+class ResourcePaginator(DjangoPaginator):
+    """Pages of entries with a cheap exact count. With `entries` (an EntriesJson: PostgreSQL,
+    JSON out) a page is one statement (selectors.page_json): its count, from the trigger-kept
+    counts table when the condition allows it (the unfiltered list) or else with the page's ids
+    from one narrow scan, and its entries as JSON written by the database. Without, the count
+    comes from the counts table and the rows are sliced, or on PostgreSQL the page's ids and the
+    count come from one narrow statement (selectors.page_ids) and the page's wide rows from a
+    second, by id; the rows are read with read_queryset, as ResourceRow. Other lists (versions,
+    refreshes) are paginated the usual way."""
+
+    def __init__(self, object_list, per_page, *, entries=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self._entries = getattr(object_list, "model", None) is Resource
-        self._fast_count = selectors.resource_count(object_list) if self._entries else None
+        self._json = entries if self._entries else None
 
     @cached_property
     def count(self):
-        return self._fast_count if self._fast_count is not None else self.object_list.count()
+        fast = selectors.resource_count(self.object_list) if self._entries else None
+        return fast if fast is not None else self.object_list.count()
 
-    def page(self, number):
-        if not self._entries:
-            return super().page(number)
-        if self._fast_count is not None or "count" in self.__dict__:
-            return self._page_sliced(number)
+    def _wanted(self, number) -> int:
         try:
             wanted = int(number)
         except (TypeError, ValueError):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
         if wanted < 1:
             raise EmptyPage(self.error_messages["min_page"])
+        return wanted
+
+    def page(self, number):
+        if not self._entries:
+            return super().page(number)
+        if self._json is not None:
+            wanted = self._wanted(number)
+            found = selectors.page_json(self.object_list, (wanted - 1) * self.per_page, self.per_page, self._json)
+            if found is not None:
+                text, self.__dict__["count"] = found
+                return Page(JsonRows(text), self.validate_number(wanted), self)
+        if "count" in self.__dict__:
+            return self._page_sliced(number)
+        fast = selectors.resource_count(self.object_list)
+        if fast is not None:
+            self.__dict__["count"] = fast
+            return self._page_sliced(number)
+        wanted = self._wanted(number)
         found = selectors.page_ids(self.object_list, (wanted - 1) * self.per_page, self.per_page)
         if found is None:
             return self._page_sliced(number)
@@ -141,7 +171,19 @@ class ResourcePaginator(DjangoPaginator):
 
 
 class ResourcePagination(Pagination):
-    django_paginator_class = ResourcePaginator
+    entries = None  # EntriesJson for the request being paginated, from the view
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.entries = view.entries_json() if hasattr(view, "entries_json") else None
+        return super().paginate_queryset(queryset, request, view)
+
+    def django_paginator_class(self, object_list, per_page):  # called by PageNumberPagination.paginate_queryset
+        return ResourcePaginator(object_list, per_page, entries=self.entries)
+
+    def page_json(self) -> str | None:
+        """The entries of the page just paginated as one JSON array (text), when PostgreSQL wrote them."""
+        page = getattr(self, "page", None)
+        return getattr(page.object_list, "json", None) if page is not None else None
 
 
 class ResourceViewSet(
@@ -189,6 +231,25 @@ class ResourceViewSet(
             if len(value) <= ResourceFilter.base_filters["q"].extra["max_length"] and "\x00" not in value:
                 return search.apply(queryset, value) if value else queryset
         return super().filter_queryset(queryset)
+
+    def entries_json(self) -> EntriesJson | None:
+        """How PostgreSQL writes the entries of a list page, when it can (ResourcePaginator):
+        for the lists of entries (`list`, `stale`) answered by the JSON renderer."""
+        if self.action not in ("list", "stale") or not isinstance(getattr(self.request, "accepted_renderer", None), FastJSONRenderer):
+            return None
+        return EntriesJson.for_request(self.request)
+
+    def _entries_page(self, queryset) -> Response:
+        page = self.paginate_queryset(queryset)
+        written = self.paginator.page_json() if page is not None else None
+        if written is not None:
+            return self.get_paginated_response(orjson.Fragment(written))
+        if page is not None:
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return Response(self.get_serializer(queryset, many=True).data)
+
+    def list(self, request, *args, **kwargs):
+        return self._entries_page(self.filter_queryset(self.get_queryset()))
 
     def get_serializer_class(self):
         if self.action == "partial_update":
@@ -305,9 +366,7 @@ class ResourceViewSet(
     @extend_schema(responses=ResourceSerializer(many=True), summary="Published entries whose data is stale (Art. 16)")
     @action(detail=False, methods=["get"])
     def stale(self, request):
-        qs = selectors.stale_resources(self.filter_queryset(self.get_queryset()))
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self._entries_page(selectors.stale_resources(self.filter_queryset(self.get_queryset())))
 
     # --- import and export ------------------------------------------------------------------
 
@@ -343,7 +402,8 @@ class ResourceViewSet(
         return response
 
     @extend_schema(
-        parameters=[OpenApiParameter("fmt", str, enum=list(EXPORT_FORMATS), description="csv, xlsx or dcat (JSON-LD)")],
+        # [*…], not list(…): in this class body `list` is the list action above.
+        parameters=[OpenApiParameter("fmt", str, enum=[*EXPORT_FORMATS], description="csv, xlsx or dcat (JSON-LD)")],
         responses={(200, "text/csv"): OpenApiTypes.STR, (200, XLSX): OpenApiTypes.BINARY, (200, "application/ld+json"): OpenApiTypes.OBJECT},
         summary="Export the published catalog (CSV, Excel, DCAT JSON-LD); filters apply",
     )

@@ -82,6 +82,20 @@ def test_facets_for_the_current_query(api, requester, catalog, source_org):
     assert narrowed["count"] == 1
 
 
+def test_facets_list_ties_by_value(api, requester, catalog):
+    body = api(requester).get("/api/v1/resources/facets/", {"q": "户籍"}).json()  # one conditional, one unconditional
+    assert [f["value"] for f in body["facets"]["sharing_type"]] == ["conditional", "unconditional"]
+    assert [f["value"] for f in body["facets"]["update_frequency"]] == ["daily", "monthly"]
+
+
+def test_a_query_without_words_finds_nothing(api, requester, catalog):
+    client = api(requester)
+    assert client.get("/api/v1/resources/", {"q": "？?"}).json() == {"count": 0, "next": None, "previous": None, "results": []}
+    assert client.get("/api/v1/resources/", {"q": "??", "page": 2}).status_code == 404
+    body = client.get("/api/v1/resources/facets/", {"q": "??"}).json()
+    assert body["count"] == 0 and all(values == [] for values in body["facets"].values())
+
+
 def test_search_sees_only_visible_entries(api, requester, staff, catalog):
     from .conftest import create_entry
 
