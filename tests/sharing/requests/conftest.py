@@ -85,3 +85,15 @@ def payload(resource, **over):
     }
     body.update(over)
     return body
+
+
+@pytest.fixture
+def granted(api, requester, approver, conditional):
+    """An active grant of two of the conditional entry's items, through the API's workflow."""
+    from sharing.models import Grant
+
+    url = "/api/v1/sharing-requests/"
+    body = api(requester).post(url, payload(conditional, submit=True), format="json").json()
+    api(approver).post(f"{url}{body['id']}/approve/", {"approved_items": body["items"][:2]}, format="json")
+    api(approver).post(f"{url}{body['id']}/fulfil/", {"delivery_method": "online_api"}, format="json")
+    return Grant.objects.get(request_id=body["id"])

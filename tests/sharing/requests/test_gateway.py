@@ -14,9 +14,8 @@ from catalog import services as catalog_services
 from catalog import versioned_cache
 from catalog.models import ApiKey
 from sharing.api.views import GrantViewSet
-from sharing.models import Grant
 
-from .conftest import item_codes, payload
+from .conftest import item_codes
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/sharing-requests/"
@@ -28,14 +27,6 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def granted(api, requester, approver, conditional):
-    body = api(requester).post(URL, payload(conditional, submit=True), format="json").json()
-    api(approver).post(f"{URL}{body['id']}/approve/", {"approved_items": body["items"][:2]}, format="json")
-    api(approver).post(f"{URL}{body['id']}/fulfil/", {"delivery_method": "online_api"}, format="json")
-    return Grant.objects.get(request_id=body["id"])
 
 
 def query(grant, items) -> str:

@@ -18,14 +18,6 @@ URL = "/api/v1/sharing-requests/"
 CHECK = "/api/v1/grants/check/"
 
 
-@pytest.fixture
-def granted(api, requester, approver, conditional):
-    body = api(requester).post(URL, payload(conditional, submit=True), format="json").json()
-    api(approver).post(f"{URL}{body['id']}/approve/", {"approved_items": body["items"][:2]}, format="json")
-    api(approver).post(f"{URL}{body['id']}/fulfil/", {"delivery_method": "online_api"}, format="json")
-    return Grant.objects.get(request_id=body["id"])
-
-
 def check(client, grant, items):
     query = f"{CHECK}?org={grant.org.code}&resource={grant.resource.code}&items={','.join(items)}"
     return client.get(query).json()
