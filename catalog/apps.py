@@ -9,16 +9,19 @@ class CatalogConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from .models import ApiKey, User
+        from .models import ApiKey, Organization, User
 
         post_save.connect(_key_changed, sender=ApiKey, dispatch_uid="apikey-cache")
         post_delete.connect(_key_changed, sender=ApiKey, dispatch_uid="apikey-cache-delete")
         post_save.connect(_user_changed, sender=User, dispatch_uid="user-apikey-cache")
         post_delete.connect(_user_changed, sender=User, dispatch_uid="user-apikey-cache-delete")
+        post_save.connect(_org_changed, sender=Organization, dispatch_uid="org-apikey-cache")
 
 
-# Every save of a key or of its user (revocation, expiry edits in the admin, deactivation)
-# replaces the cached key records of the grants check's fast path.
+# Every save of a key, of its user (revocation, expiry edits in the admin, deactivation) or
+# of the user's institution (its kind and region decide what the user may do) replaces the
+# cached keys (catalog.services.api_key_authenticate and the grants check's fast path). Role
+# changes replace them in the service that makes them.
 
 
 def _key_changed(sender, instance, **kwargs):
@@ -33,3 +36,10 @@ def _user_changed(sender, instance, update_fields=None, **kwargs):
     if update_fields is not None and set(update_fields) <= {"last_login"}:
         return  # a login changes nothing a key depends on
     services.api_key_cache_invalidate(user_id=instance.pk)
+
+
+def _org_changed(sender, instance, created=False, **kwargs):
+    from . import services
+
+    if not created:
+        services.api_key_cache_invalidate(org_id=instance.pk)

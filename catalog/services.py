@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Field
@@ -153,6 +154,7 @@ def _set_roles(user: User, roles: list[str]) -> None:
     existing = set(UserRole.objects.filter(user=user).values_list("role", flat=True))
     UserRole.objects.bulk_create([UserRole(user=user, role=r) for r in roles if r not in existing])
     user._roles_cache = list(roles)
+    api_key_cache_invalidate(user_id=user.pk)  # bulk_create and the delete above send no signal the cache hears
 
 
 @transaction.atomic
@@ -267,31 +269,56 @@ _API_KEY_USER_ROLES = RawSQL(  # noqa: S611 - constant SQL, no input
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
     """The usable key for a raw key string, or None. Records the last-used time at most
-    once a minute (one conditional UPDATE) so the hot path stays read-only."""
+    once a minute (one conditional UPDATE) so the hot path stays read-only.
+
+    The key is read with its user, the user's institution and roles, and kept in the cache
+    under a version (catalog.versioned_cache) that every change of the key, its user, the
+    user's roles or institution replaces (the signals in catalog.apps, `_set_roles`), so a
+    revoked key, a deactivated user or a changed role is seen by the very next request while
+    an unchanged key costs no query. Expiry is checked on every use."""
     if not raw.startswith(KEY_PREFIX) or len(raw) > 128:
         return None
-    keys = ApiKey.objects.select_related("user", "user__org").filter(key_hash=_hash_key(raw))
-    if connection.vendor == "postgresql":
-        # The user's roles in the same statement (read fresh on every request, as before).
-        keys = keys.annotate(user_roles=_API_KEY_USER_ROLES)
-    key = next(iter(keys.order_by()[:1]), None)  # key_hash is unique: no ORDER BY needed
+    key_hash = _hash_key(raw)
+    name = _api_key_auth_cache_name(key_hash)
+    found = cache.get_many(versioned_cache.keys(name))
+    key = versioned_cache.value(found, name)
+    version = versioned_cache.version(found, name)  # read before the rows it may cache
+    if key is versioned_cache.MISSING:
+        key = _api_key_read(key_hash)
+        if key is None:
+            return None
+        versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
     now = timezone.now()
-    if key is None or not key.is_usable(now) or not key.user.is_active:
+    if not key.is_usable(now) or not key.user.is_active:
         return None
-    if "user_roles" in key.__dict__:
-        key.user._roles_cache = list(key.user_roles)
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+        versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
     return key
 
 
-# The key record of the grants check's fast path (sharing.gateway): what it needs to accept
-# a key without the database, cached under a version (catalog.versioned_cache) that every
-# change of the key or its user replaces (the signals in catalog.apps), so a revoked key, an
-# expired one or a deactivated user is refused at once.
+def _api_key_read(key_hash: str) -> ApiKey | None:
+    """The key with its user, institution and roles (the roles in the same statement on PostgreSQL)."""
+    keys = ApiKey.objects.select_related("user", "user__org").filter(key_hash=key_hash)
+    if connection.vendor == "postgresql":
+        keys = keys.annotate(user_roles=_API_KEY_USER_ROLES)
+    key = next(iter(keys.order_by()[:1]), None)  # key_hash is unique: no ORDER BY needed
+    if key is None:
+        return None
+    key.user._roles_cache = list(key.__dict__.pop("user_roles")) if "user_roles" in key.__dict__ else key.user.roles
+    return key
+
+
+# What is cached of a key: for authentication (above), the key with its user, institution and
+# roles; for the grants check's fast path (sharing.gateway), a record of what it needs to
+# accept a key without the database. Both under versions that api_key_cache_invalidate replaces.
 
 API_KEY_CACHE_SECONDS = 600
+
+
+def _api_key_auth_cache_name(key_hash: str) -> str:
+    return f"aku:{key_hash}"
 
 
 def api_key_cache_name(raw: str) -> str:
@@ -306,11 +333,16 @@ def api_key_remember(key: ApiKey, version: str) -> None:
                           API_KEY_CACHE_SECONDS)
 
 
-def api_key_cache_invalidate(*, user_id: int | None = None, key_hashes: Iterable[str] = ()) -> None:
+def api_key_cache_invalidate(
+    *, user_id: int | None = None, org_id: int | None = None, key_hashes: Iterable[str] = ()
+) -> None:
+    """Replace the cached keys named by hash, those of a user and those of an institution's users."""
     hashes = set(key_hashes)
     if user_id is not None:
         hashes.update(ApiKey.objects.filter(user_id=user_id).values_list("key_hash", flat=True))
-    versioned_cache.invalidate(*(f"ak:{h}" for h in sorted(hashes)))
+    if org_id is not None:
+        hashes.update(ApiKey.objects.filter(user__org_id=org_id).values_list("key_hash", flat=True))
+    versioned_cache.invalidate(*(name for h in sorted(hashes) for name in (f"ak:{h}", _api_key_auth_cache_name(h))))
 
 
 # --- calendar ---------------------------------------------------------------------------

@@ -83,3 +83,65 @@ def test_missing_and_bad_credentials_are_401(anon):
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
     assert bearer("gdk_00000000_nope").get("/api/v1/me/").status_code == 401
+
+
+# The authenticated key is cached with its user, institution and roles (no query for a key in
+# use); every change of those is seen by the very next request.
+
+
+def test_a_key_in_use_costs_no_query(approver):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _key, raw = services.api_key_create(actor=None, user=approver)
+    client = bearer(raw)
+    client.get("/api/v1/me/")
+    with CaptureQueriesContext(connection) as ctx:
+        body = client.get("/api/v1/me/").json()
+    assert body["roles"] == ["approver"] and body["org"]["id"] == approver.org_id
+    assert not [q for q in ctx.captured_queries if "catalog_apikey" in q["sql"] or "catalog_userrole" in q["sql"]]
+
+
+def test_role_changes_are_seen_at_once(approver, source_org):
+    _key, raw = services.api_key_create(actor=None, user=approver)
+    client = bearer(raw)
+    assert client.get("/api/v1/me/").json()["roles"] == ["approver"]
+    services.user_update(actor=None, user=approver, data={"roles": ["approver", "staff"]})
+    assert client.get("/api/v1/me/").json()["roles"] == ["approver", "staff"]
+    services.user_update(actor=None, user=approver, data={"roles": []})
+    assert client.get("/api/v1/me/").json()["roles"] == []
+
+
+def test_deactivation_and_institution_changes_are_seen_at_once(approver, source_org):
+    _key, raw = services.api_key_create(actor=None, user=approver)
+    client = bearer(raw)
+    assert client.get("/api/v1/me/").json()["org"]["name"] == source_org.name
+    services.organization_update(actor=None, org=source_org, data={"name": "广东省公安厅（新）"})
+    assert client.get("/api/v1/me/").json()["org"]["name"] == "广东省公安厅（新）"
+    services.user_update(actor=None, user=approver, data={"is_active": False})
+    assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_a_key_in_use_expires_on_time(approver, monkeypatch):
+    key, raw = services.api_key_create(actor=None, user=approver, days=1)
+    client = bearer(raw)
+    assert client.get("/api/v1/me/").status_code == 200
+    later = key.expires_at + dt.timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_last_use_of_a_cached_key_is_still_recorded(approver, monkeypatch):
+    key, raw = services.api_key_create(actor=None, user=approver)
+    client = bearer(raw)
+    client.get("/api/v1/me/")
+    key.refresh_from_db()
+    first = key.last_used_at
+    client.get("/api/v1/me/")
+    key.refresh_from_db()
+    assert key.last_used_at == first  # at most once a minute
+    later = first + dt.timedelta(minutes=2)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    client.get("/api/v1/me/")
+    key.refresh_from_db()
+    assert key.last_used_at == later
