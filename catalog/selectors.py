@@ -14,6 +14,7 @@ from django.db.models.lookups import Lookup
 from django.db.models.sql.where import WhereNode
 from django.utils import timezone
 
+from . import prepared
 from .choices import Classification, OpenType, ResourceStatus, SharingType, UpdateFrequency
 from .models import Organization, Region, Resource
 
@@ -86,7 +87,7 @@ def resource_count(qs: QuerySet[Resource]) -> int | None:
         return 0
     if found is None:
         return None
-    with connection.cursor() as cur:
+    with prepared.cursor() as cur:
         cur.execute(*found)
         return int(cur.fetchone()[0])
 
@@ -150,7 +151,7 @@ def page_ids(qs: QuerySet[Resource], offset: int, limit: int) -> tuple[list[int]
         f"WITH {cte} SELECT c.total, p.c0 FROM (SELECT COUNT(*) AS total FROM m) AS c "  # noqa: S608 - our SQL, values bound
         f"LEFT JOIN LATERAL (SELECT m.c0 FROM m ORDER BY {_order_sql(order)} LIMIT %s OFFSET %s) AS p ON true"
     )
-    with connection.cursor() as cur:
+    with prepared.cursor() as cur:
         cur.execute(query, [*params, limit, offset])
         rows = cur.fetchall()
     total = int(rows[0][0]) if rows else 0
@@ -187,7 +188,7 @@ def page_json(qs: QuerySet[Resource], offset: int, limit: int, writer: PageWrite
             query, params = f"WITH {cte} SELECT (SELECT COUNT(*) FROM m), {page_sql}", [*cte_params, *page_params]  # noqa: S608 - our SQL, values bound
     except EmptyResultSet:
         return "[]", 0
-    with connection.cursor() as cur:
+    with prepared.cursor() as cur:
         cur.execute(query, params)
         total, text = cur.fetchone()
     return text, int(total)
@@ -232,7 +233,7 @@ def _counts_postgres(qs: QuerySet[Resource]) -> tuple[dict[str, Counter], dict[i
         f"UNION ALL (SELECT {len(codes) + 1}, NULL, t.region_id, t.n, r.name, r.code FROM (SELECT region_id, n FROM g WHERE g = 2 "
         f"ORDER BY n DESC, region_id LIMIT {MAX_FK_VALUES:d}) AS t LEFT JOIN {region_table} r ON r.id = t.region_id)"
     )
-    with connection.cursor() as cur:
+    with prepared.cursor() as cur:
         cur.execute(query, params)
         rows = cur.fetchall()
     for facet, code, pk, n, name, region_code in rows:

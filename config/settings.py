@@ -112,6 +112,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif "postgresql" in DATABASES["default"]["ENGINE"]:
+    # psycopg prepares a statement that a server-binding cursor (catalog.prepared: the
+    # catalog's list, search and facet statements) has run this many times; Django's own
+    # cursors bind on the client and never prepare. Empty: never (PgBouncer < 1.21 in
+    # transaction mode keeps no prepared statements).
+    _prepare_threshold = os.environ.get("DB_PREPARE_THRESHOLD", "2")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(_prepare_threshold) if _prepare_threshold else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "catalog.User"
