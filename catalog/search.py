@@ -150,6 +150,7 @@ def is_postgres() -> bool:
 
 
 VECTOR = '"catalog_resource"."search_vector"'
+MATCH_SQL = f"{VECTOR} @@ %s::tsquery"  # the condition of a search (catalog.selectors recognises it)
 
 
 def apply(qs: QuerySet, q: str, *, rank: bool = True) -> QuerySet:
@@ -160,7 +161,7 @@ def apply(qs: QuerySet, q: str, *, rank: bool = True) -> QuerySet:
         return qs.none()
     name_match = Case(When(_terms_q(terms, ("search_name",)), then=Value(1)), default=Value(0), output_field=IntegerField())
     if is_postgres():
-        qs = qs.filter(RawSQL(f"{VECTOR} @@ %s::tsquery", [to_tsquery(terms)], output_field=BooleanField()))  # noqa: S611 - bound
+        qs = qs.filter(RawSQL(MATCH_SQL, [to_tsquery(terms)], output_field=BooleanField()))  # noqa: S611 - bound
     else:
         qs = qs.filter(_terms_q(terms))
     if rank:

@@ -4,17 +4,18 @@ The querysets they start from are already restricted by catalog.policies."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
 from django.db.models import QuerySet
-from django.db.models.expressions import Col
+from django.db.models.expressions import Case, Col, RawSQL, Value, When
 from django.db.models.lookups import Lookup
 from django.db.models.sql.where import WhereNode
 from django.utils import timezone
 
-from . import prepared
+from . import prepared, search
 from .choices import Classification, OpenType, ResourceStatus, SharingType, UpdateFrequency
 from .models import Organization, Region, Resource
 
@@ -30,50 +31,110 @@ FACETS: dict[str, tuple[str, Any]] = {
 MAX_FK_VALUES = 50
 
 
-# --- exact counts -------------------------------------------------------------------------
+# --- narrow tables ------------------------------------------------------------------------
 
-# Columns of catalog_resource_count (migration 0005): a condition on these alone can be
-# answered by summing that table instead of scanning the entries.
+# Two tables kept by triggers hold some columns of the entries under the same names: a query
+# whose conditions read only those columns runs on them under the entries' alias, so that the
+# conditions (the visibility rule of catalog.policies included) stay written once.
+
+# catalog_resource_count (migration 0005): the number of entries per key, so a count on these
+# columns alone is a sum over a few hundred rows instead of a scan.
+COUNT_TABLE = "catalog_resource_count"
 COUNT_COLUMNS = frozenset({"status", "source_org_id", "authority_id"})
+# catalog_resource_search (migration 0006): one narrow row per entry with the columns that
+# visibility, the list's filters, ranking and the facets read, and the search's tsvector, so
+# a search or facet count reads ~15 short columns of each match instead of its wide row.
+SEARCH_TABLE = "catalog_resource_search"
+SEARCH_COLUMNS = frozenset({
+    "id", "source_org_id", "region_id", "updated_at", "security_grade", "authority_id", "status", "sharing_type",
+    "open_type", "classification", "update_frequency", "data_form", "sharing_method", "search_name", "search_vector",
+})
 
 
-def _countable_expression(node) -> bool:
+def _reads_only(node, columns: frozenset[str]) -> bool:
+    """True when the condition or expression `node` reads only `columns` of the entries: plain
+    lookups, CASE, constants and the search's match; no other table, subquery or raw SQL."""
     if isinstance(node, WhereNode):
-        return all(_countable_expression(child) for child in node.children)
-    if isinstance(node, Lookup):
-        return all(_countable_expression(source) for source in node.get_source_expressions())
+        return all(_reads_only(child, columns) for child in node.children)
     if isinstance(node, Col):
-        return node.alias == Resource._meta.db_table and node.target.column in COUNT_COLUMNS
-    return False  # raw SQL, a subquery, a function, the search: count the rows
+        return node.alias == Resource._meta.db_table and node.target.column in columns
+    if isinstance(node, RawSQL):
+        return node.sql == search.MATCH_SQL and "search_vector" in columns
+    if isinstance(node, Value):
+        return True
+    if isinstance(node, (Lookup, Case, When)):
+        return all(_reads_only(source, columns) for source in node.get_source_expressions())
+    return False  # a subquery, a function, anything else: read the entries themselves
 
 
-def _countable_where(qs: QuerySet[Resource]) -> bool:
-    """True when `qs` is the entries table filtered only by plain lookups on COUNT_COLUMNS
-    (what policies.visible_resources and the status/source_org filters produce): no join in
-    use, no raw SQL, no search, no slicing, no DISTINCT, no grouping."""
+def _narrow_sql(
+    qs: QuerySet[Resource], table: str, columns: frozenset[str], names: Sequence[str] = (), *, sql_items: Sequence[str] = ()
+) -> tuple[str, list] | None:
+    """`SELECT <sql_items>, <names> FROM <table> AS catalog_resource WHERE <the conditions of qs>`
+    where `names` are columns or annotations of `qs`: one row per entry of `qs`. None when
+    `qs` reads another column or table, or is sliced, grouped, combined or DISTINCT ON (a
+    plain DISTINCT without a join changes nothing: each row is one entry). Raises
+    EmptyResultSet when `qs` matches nothing."""
     query = qs.query
-    base = Resource._meta.db_table
     if (
-        query.model is not Resource or query.distinct or query.combinator or query.low_mark
-        or query.high_mark is not None or query.group_by is not None or query.extra or query.annotations
-        or any(query.alias_refcount.get(alias) for alias in query.alias_map if alias != base)
+        connection.vendor != "postgresql" or query.model is not Resource or query.distinct_fields or query.combinator
+        or query.low_mark or query.high_mark is not None or query.group_by is not None or query.extra
+        or _joins(qs) or not _reads_only(query.where, columns)
     ):
-        return False
-    return _countable_expression(query.where)
+        return None
+    compiler = query.get_compiler(using=qs.db)
+    alias = connection.ops.quote_name(Resource._meta.db_table)
+    items, params = list(sql_items), []
+    for name in names:
+        if name in query.annotations:
+            expression = query.annotations[name]
+            if not _reads_only(expression, columns):
+                return None
+            sql, item_params = compiler.compile(expression)
+            items.append(sql)
+            params.extend(item_params)
+        else:
+            column = Resource._meta.get_field("id" if name == "pk" else name).column
+            if column not in columns:
+                return None
+            items.append(f"{alias}.{connection.ops.quote_name(column)}")
+    try:
+        where, where_params = compiler.compile(query.where)
+    except FullResultSet:
+        where, where_params = "", []
+    sql = f"SELECT {', '.join(items)} FROM {table} AS {alias}" + (f" WHERE {where}" if where else "")  # noqa: S608 - our SQL, values bound
+    return sql, [*params, *where_params]
+
+
+def _joins(qs: QuerySet[Resource]) -> bool:
+    base = Resource._meta.db_table
+    return any(qs.query.alias_refcount.get(alias) for alias in qs.query.alias_map if alias != base)
+
+
+def _without_distinct(qs: QuerySet[Resource]) -> QuerySet[Resource]:
+    """`qs` without a plain DISTINCT where it changes nothing (no join: each row is one entry).
+    django-filter's multiple-choice filters add one; left in, it would merge entries whose
+    selected columns are equal (the facets select no id) and make Django add the ORDER BY
+    columns to a SELECT of ids."""
+    if not qs.query.distinct or qs.query.distinct_fields or _joins(qs):
+        return qs
+    qs = qs.all()
+    qs.query.distinct = False
+    return qs
+
+
+def _entries(qs: QuerySet[Resource]) -> QuerySet[Resource]:
+    """The entries of `qs`, each once, without DISTINCT (for counting them by column values):
+    with a join (the item-code filter) through a subquery of their ids."""
+    qs = _without_distinct(qs)
+    if qs.query.distinct and not qs.query.distinct_fields:
+        return Resource.objects.filter(pk__in=qs.order_by().values("pk"))
+    return qs
 
 
 def _count_sql(qs: QuerySet[Resource]) -> tuple[str, list] | None:
     """The SQL that sums the counts table for `qs` (see resource_count), or None."""
-    if connection.vendor != "postgresql" or not _countable_where(qs):
-        return None
-    compiler = qs.query.get_compiler(using=qs.db)
-    try:
-        where, params = compiler.compile(qs.query.where)
-    except FullResultSet:
-        where, params = "", []
-    table = connection.ops.quote_name(Resource._meta.db_table)
-    sql = f"SELECT COALESCE(SUM(n), 0) FROM catalog_resource_count AS {table}" + (f" WHERE {where}" if where else "")  # noqa: S608 - our SQL, values bound
-    return sql, list(params)
+    return _narrow_sql(qs, COUNT_TABLE, COUNT_COLUMNS, sql_items=["COALESCE(SUM(n), 0)"])
 
 
 def resource_count(qs: QuerySet[Resource]) -> int | None:
@@ -122,8 +183,11 @@ def _sort_keys(qs: QuerySet[Resource]) -> tuple[list[str], list[tuple[int, bool]
 
 
 def _matches_cte(qs: QuerySet[Resource], keys: list[str]) -> tuple[str, list]:
-    """`m AS MATERIALIZED (…)`: the id and the sort keys of every row of `qs`, named c0, c1 …"""
-    sql, params = qs.order_by().values_list("pk", *keys).query.sql_with_params()
+    """`m AS MATERIALIZED (…)`: the id and the sort keys of every row of `qs`, named c0, c1 …,
+    from the narrow search table when the conditions and keys allow."""
+    sql, params = _narrow_sql(qs, SEARCH_TABLE, SEARCH_COLUMNS, ["pk", *keys]) or (
+        qs.order_by().values_list("pk", *keys).query.sql_with_params()
+    )
     names = ", ".join(f"c{i}" for i in range(len(keys) + 1))
     return f"m({names}) AS MATERIALIZED ({sql})", list(params)
 
@@ -174,6 +238,7 @@ def page_json(qs: QuerySet[Resource], offset: int, limit: int, writer: PageWrite
     if found is None:
         return None
     keys, order = found
+    qs = _without_distinct(qs)
     try:
         count = _count_sql(qs)
         if count is not None:
@@ -213,7 +278,9 @@ def _counts_postgres(qs: QuerySet[Resource]) -> tuple[dict[str, Counter], dict[i
     regions: dict[int, tuple[str, str]] = {}
     codes = [FACETS[name][0] for name in CODE_FACETS]
     try:
-        sql, params = qs.order_by().values(*codes, "source_org_id", "region_id").query.sql_with_params()
+        sql, params = _narrow_sql(qs, SEARCH_TABLE, SEARCH_COLUMNS, [*codes, "source_org_id", "region_id"]) or (
+            qs.order_by().values(*codes, "source_org_id", "region_id").query.sql_with_params()
+        )
     except EmptyResultSet:
         return counts, org_names, regions
     org_table = connection.ops.quote_name(Organization._meta.db_table)
@@ -268,6 +335,7 @@ def resource_facets(qs: QuerySet[Resource]) -> dict[str, list[dict[str, Any]]]:
     """Counts of the matching entries per sharing type, open type, source institution,
     region, classification and update frequency: {facet: [{value, label, count}]}, most
     frequent first, ties by value (at most MAX_FK_VALUES institutions and regions)."""
+    qs = _entries(qs)
     if connection.vendor == "postgresql":
         counts, org_names, regions = _counts_postgres(qs)
         top = {name: _most_common(counts[name], MAX_FK_VALUES) for name in ("source_org", "region")}
@@ -293,10 +361,8 @@ def resource_facets(qs: QuerySet[Resource]) -> dict[str, list[dict[str, Any]]]:
                 for v, n in top[name]
             ]
         else:
-            out[name] = [
-                {"value": v, "label": str(labels(v).label) if v in labels.values else v, "count": n}
-                for v, n in _most_common(counts[name])
-            ]
+            names = dict(labels.choices)  # (the enum's `values` and `choices` are rebuilt on every access)
+            out[name] = [{"value": v, "label": str(names.get(v, v)), "count": n} for v, n in _most_common(counts[name])]
     return out
 
 

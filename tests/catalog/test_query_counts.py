@@ -106,6 +106,7 @@ def test_on_postgresql_a_page_is_one_statement(postgres, api, requester, staff, 
     client = api(requester)
     client.get("/api/v1/resources/")  # warm-up: last-used time of the key
     for url in ("/api/v1/resources/", "/api/v1/resources/?q=户籍", "/api/v1/resources/?sharing_type=conditional",
-                "/api/v1/resources/stale/", "/api/v1/resources/facets/?q=户籍", "/api/v1/resources/?page=last&page_size=2"):
+                "/api/v1/resources/stale/", "/api/v1/resources/facets/?q=户籍", "/api/v1/resources/?page=last&page_size=2",
+                "/api/v1/resources/?status=published", "/api/v1/resources/?q=户籍&status=published&sharing_type=conditional"):
         expected = 2 if "page=last" in url else 1  # `last` needs the count before the page
         assert _count(client, url) == expected, url

@@ -82,6 +82,22 @@ def test_facets_for_the_current_query(api, requester, catalog, source_org):
     assert narrowed["count"] == 1
 
 
+def test_facets_with_filters_count_every_entry(api, requester, staff, authority_user, catalog):
+    """Two entries alike in every faceted column are two, with a multiple-choice filter too
+    (which adds a DISTINCT that once merged them), and with the item-code filter's join."""
+    publish_entry(staff, authority_user, name="居民户籍信息（副本）", summary="户籍登记", items=[_item("S7", "户籍地址")])
+    client = api(requester)
+    for params in ({"q": "户籍"}, {"q": "户籍", "sharing_type": "conditional"}, {"sharing_type": ["conditional", "none"]},
+                   {"classification": "natural_person", "open_type": "closed"}, {"item_code": "S7"}):
+        body = client.get("/api/v1/resources/facets/", params).json()
+        listed = client.get("/api/v1/resources/", params).json()["count"]
+        assert body["count"] == listed == sum(f["count"] for f in body["facets"]["source_org"]), params
+    body = client.get("/api/v1/resources/facets/", {"sharing_type": "conditional"}).json()
+    assert body["count"] == 2 and body["facets"]["classification"] == [
+        {"value": "natural_person", "label": "人口（自然人）基础库", "count": 2}
+    ]
+
+
 def test_facets_list_ties_by_value(api, requester, catalog):
     body = api(requester).get("/api/v1/resources/facets/", {"q": "户籍"}).json()  # one conditional, one unconditional
     assert [f["value"] for f in body["facets"]["sharing_type"]] == ["conditional", "unconditional"]
