@@ -5,16 +5,19 @@ item names, become space-separated *lexemes*: the words found by the jieba segme
 (`cut_for_search`, two characters or more), every two-character sequence of each run of Chinese
 characters (so a word the dictionary does not know is still found), and each Latin/digit word
 in lower case. They are stored in `Resource.search_name` / `search_body`; on PostgreSQL a
-generated `tsvector` column over them with a GIN index answers the query (migration 0004); on SQLite the same lexemes are matched with LIKE,
-so both find the same entries.
+generated `tsvector` column over them (migration 0004), copied with the columns a search
+filters, ranks and counts by into the narrow `catalog_resource_search` (migration 0006, GIN
+index there), answers the query; on SQLite the same lexemes are matched with LIKE, so both
+find the same entries.
 
 Querying: jieba splits each run of Chinese characters of the query into words; a word of two
 or more characters matches an entry holding it as a lexeme or holding all its two-character
 sequences; a lone character matches as a prefix; every word must match (AND). Entries whose
 name matches every word rank above the rest, then the most recently updated. (ts_rank is not
 used: reading every matching row's tsvector costs too much on broad two-character words.)
-The API takes a page of results in two steps (catalog.selectors.page_ids): the ids, sort keys
-and count of every match from one narrow statement, then the wide rows of the page alone.
+A page of results (catalog.selectors.page_json) takes the ids, sort keys and count of every
+match from the narrow rows and writes only the page's entries from their wide rows, in one
+statement.
 """
 
 from __future__ import annotations
