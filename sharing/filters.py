@@ -10,6 +10,19 @@ from .choices import GrantStatus, RequestKind, RequestStatus
 from .models import Dispute, Grant, RequestFiling, SharingRequest
 
 
+class StableOrderingFilter(df.OrderingFilter):
+    """`?ordering=` with the id as the last key (in the direction of the last key asked for),
+    so that requests with equal keys (the same deadline) keep their order from page to page."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if value:
+            ordering = [str(key) for key in qs.query.order_by]
+            if ordering and not any(key.lstrip("-") in ("id", "pk") for key in ordering):
+                qs = qs.order_by(*ordering, "-id" if ordering[-1].startswith("-") else "id")
+        return qs
+
+
 class SharingRequestFilter(df.FilterSet):
     status = df.MultipleChoiceFilter(choices=RequestStatus.choices)
     kind = df.ChoiceFilter(choices=RequestKind.choices)
@@ -21,7 +34,7 @@ class SharingRequestFilter(df.FilterSet):
     requester_org = df.NumberFilter(field_name="requester_org_id")
     source_org = df.NumberFilter(field_name="source_org_id")
     due_before = df.IsoDateTimeFilter(method="filter_due_before")
-    ordering = df.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(("reply_due_at", "reply_due_at"), ("fulfil_due_at", "fulfil_due_at"), ("submitted_at", "submitted_at"),
                 ("created_at", "created_at"), ("id", "id"), ("due_sort", "due_at"))
     )

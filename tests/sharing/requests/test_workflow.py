@@ -192,6 +192,15 @@ def test_filters_role_overdue_and_ordering(api, requester, approver, conditional
     assert api(approver).get(f"{URL}?statuss=submitted").status_code == 400
 
 
+def test_pages_of_the_queue_keep_their_order_when_deadlines_are_equal(api, requester, approver, conditional):
+    ids = [create(api(requester), conditional, submit=True)["id"] for _ in range(5)]
+    SharingRequest.objects.filter(pk__in=ids).update(reply_due_at=dt.datetime(2027, 3, 1, 23, 59, 59, tzinfo=dt.UTC))
+    client = api(approver)
+    for ordering, expected in (("due_at", sorted(ids)), ("-due_at", sorted(ids, reverse=True))):
+        pages = [client.get(f"{URL}?role=to_decide&ordering={ordering}&page_size=2&page={n}").json()["results"] for n in (1, 2, 3)]
+        assert [r["id"] for page in pages for r in page] == expected, ordering
+
+
 def test_foreign_resource_reference_is_refused(api, requester, source_org, authority_user):
     from catalog import services as catalog_services
 
