@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+from .common import machine_speed
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_DB = os.environ.get("BENCH_SHARING_DB", "gdpd_bench_sharing")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -693,7 +695,8 @@ def main(argv: list[str] | None = None) -> int:
     if not fresh:
         log(f"using the cached bench database {BENCH_DB} (--regenerate to rebuild)")
     users = bench_users()
-    results = {"database": BENCH_DB, "generation": generation, "cpus": os.cpu_count(), "loadavg_before": os.getloadavg()}
+    results = {"database": BENCH_DB, "generation": generation, "cpus": os.cpu_count(), "loadavg_before": os.getloadavg(),
+               "yardstick_before_ms": machine_speed()}
     results["queue"] = bench_queue(users, args.iterations)
     results["check_inprocess"] = bench_check_inprocess(users, args.iterations * 5)
     if not args.skip_server:
@@ -702,6 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         connections.close_all()
         results["server"] = bench_server(bench_url, users["bench_gateway"][1], args)
     results["loadavg_after"] = os.getloadavg()
+    results["yardstick_after_ms"] = machine_speed()
     summary(results, args)
     out = ROOT / "var" / "bench" / "sharing.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -735,6 +739,8 @@ def summary(results: dict, args) -> None:
     log("\n" + "=" * 110)
     log(f"sharing bench — {BENCH_DB}: 1,000,000 requests, 200,000 grants; {results['cpus']} CPUs; load average "
         f"{results['loadavg_before'][0]:.1f} before, {results['loadavg_after'][0]:.1f} after (other work on the machine skews figures)")
+    log(f"machine yardstick (tests.bench.common.machine_speed): {results['yardstick_before_ms']:.0f} ms before, "
+        f"{results['yardstick_after_ms']:.0f} ms after (the figures scale with it: compare runs at a similar yardstick)")
     gen = results["generation"]
     log("data: cached from an earlier run" if gen.get("cached") else f"data generated in {gen['seconds']} s")
     log(f"{'':<46}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>9}{'queries':>9}  target")
