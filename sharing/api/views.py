@@ -17,6 +17,7 @@ from catalog.models import Organization
 from .. import policies, services
 from ..filters import DisputeFilter, GrantFilter, RequestFilingFilter, SharingRequestFilter
 from ..models import Event, Grant, RequestFiling, SharingRequest, due_expression
+from . import rows
 from .serializers import (
     AnswerSerializer,
     ApproveSerializer,
@@ -89,6 +90,14 @@ class SharingRequestViewSet(
         if self.action in ("create", "partial_update", "update"):
             return SharingRequestWriteSerializer
         return SharingRequestSerializer
+
+    def list(self, request, *args, **kwargs):
+        """A page of requests read as rows rather than model instances (sharing.api.rows)."""
+        queryset = rows.values(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            return Response(self.get_serializer(rows.rows(list(queryset)), many=True).data)
+        return self.get_paginated_response(self.get_serializer(rows.rows(page), many=True).data)
 
     def _resource(self, resource_id):
         resource = catalog_policies.visible_resources(self.request.user).filter(pk=resource_id, revision_of__isnull=True).first()

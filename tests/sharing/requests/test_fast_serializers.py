@@ -43,3 +43,19 @@ def test_fast_reads_equal_drf_reads(requests_in_every_state):
             assert fast == reference
     assert any(row["grant"] for row in fast) and any(row["filings"] for row in fast) and any(row["approved_until"] for row in fast)
     assert fast[0]["created_at"].endswith("Z")  # the last zone was UTC
+
+
+def test_the_list_read_as_rows_equals_the_serializer_over_instances(api, approver, requester, requests_in_every_state):
+    """The list page reads requests as rows (sharing.api.rows), not model instances: every
+    caller's page is what DRF's serializer writes for the same requests as instances."""
+    seen = []
+    for client in (api(requester), api(approver)):
+        listed = client.get(f"{URL}?page_size=200").json()["results"]
+        assert len(listed) >= 4
+        seen += listed
+        by_id = {row.pk: row for row in requests_in_every_state}
+        reference = SharingRequestSerializer([by_id[item["id"]] for item in listed], many=True, context={})
+        assert listed == [super(SharingRequestSerializer, reference.child).to_representation(row) for row in reference.instance]
+    assert any(item["grant"] for item in seen) and any(item["filings"] for item in seen)
+    queue = api(approver).get(f"{URL}?role=to_decide&ordering=due_at&page_size=2").json()
+    assert queue["count"] >= 2 and len(queue["results"]) == 2 and queue["next"]
