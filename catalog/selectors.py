@@ -192,6 +192,11 @@ def _matches_cte(qs: QuerySet[Resource], keys: list[str]) -> tuple[str, list]:
     return f"m({names}) AS MATERIALIZED ({sql})", list(params)
 
 
+def _page_order(qs: QuerySet[Resource]) -> tuple[list[str], list[tuple[int, bool]]] | None:
+    """The sort keys and order of a page statement (_sort_keys); None on other databases."""
+    return _sort_keys(qs) if connection.vendor == "postgresql" else None
+
+
 def _order_sql(order: list[tuple[int, bool]]) -> str:
     return ", ".join(f"m.c{position} {'DESC' if descending else 'ASC'}" for position, descending in order)
 
@@ -201,10 +206,7 @@ def page_ids(qs: QuerySet[Resource], offset: int, limit: int) -> tuple[list[int]
     from one statement that reads each matching row once and keeps only the id and the sort
     keys (a narrow CTE), so the wide rows are fetched for the page alone. None when the
     ordering is not one of plain columns or annotations (then paginate the usual way)."""
-    if connection.vendor != "postgresql":
-        return None
-    found = _sort_keys(qs)
-    if found is None:
+    if (found := _page_order(qs)) is None:
         return None
     keys, order = found
     try:
@@ -232,10 +234,7 @@ def page_json(qs: QuerySet[Resource], offset: int, limit: int, writer: PageWrite
     statement: the count from the counts table when resource_count can answer it (then the
     page's ids come from the ordered index), otherwise from the narrow CTE of page_ids, whose
     rows are read once for both. None when the ordering is not one page_ids handles."""
-    if connection.vendor != "postgresql":
-        return None
-    found = _sort_keys(qs)
-    if found is None:
+    if (found := _page_order(qs)) is None:
         return None
     keys, order = found
     qs = _without_distinct(qs)
