@@ -282,19 +282,25 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     name = _api_key_auth_cache_name(key_hash)
     found = cache.get_many(versioned_cache.keys(name))
     key = versioned_cache.value(found, name)
-    version = versioned_cache.version(found, name)  # read before the rows it may cache
+    version = versioned_cache.current(found, name)  # read before the rows it may cache
     if key is versioned_cache.MISSING:
         key = _api_key_read(key_hash)
         if key is None:
-            return None
-        versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
+            return None  # an unknown key leaves nothing in the cache
+        if version is None:
+            # Made now, after the read, it could be paired with rows a change has just
+            # replaced: the next request caches under it instead.
+            versioned_cache.version(found, name)
+        else:
+            versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
     now = timezone.now()
     if not key.is_usable(now) or not key.user.is_active:
         return None
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
-        versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
+        if version is not None:
+            versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
     return key
 
 

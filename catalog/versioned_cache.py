@@ -19,6 +19,10 @@ from django.core.cache import cache
 from django.db import transaction
 
 MISSING = object()
+# A version outlives every entry stored under it (entries live minutes), and one that expires
+# only turns the next read into a miss. Without an end, a version made for a name that is
+# never cached (a caller's made-up key) would stay in the cache for good.
+VERSION_SECONDS = 24 * 3600
 
 
 def keys(name: str) -> list[str]:
@@ -39,9 +43,14 @@ def version(found: dict[str, Any], name: str) -> str:
     Read it *before* reading what the entry will hold."""
     current = found.get(f"v:{name}")
     if current is None:
-        cache.add(f"v:{name}", uuid.uuid4().hex, None)
+        cache.add(f"v:{name}", uuid.uuid4().hex, VERSION_SECONDS)
         current = cache.get(f"v:{name}")
     return current
+
+
+def current(found: dict[str, Any], name: str) -> str | None:
+    """The current version from a get_many result, or None when there is none (nothing made)."""
+    return found.get(f"v:{name}")
 
 
 def store(name: str, version: str, value: Any, timeout: int) -> None:
@@ -57,4 +66,4 @@ def invalidate(*names: str) -> None:
 
 def _bump(names) -> None:
     if names:
-        cache.set_many({f"v:{name}": uuid.uuid4().hex for name in names}, None)
+        cache.set_many({f"v:{name}": uuid.uuid4().hex for name in names}, VERSION_SECONDS)

@@ -145,3 +145,12 @@ def test_last_use_of_a_cached_key_is_still_recorded(approver, monkeypatch):
     client.get("/api/v1/me/")
     key.refresh_from_db()
     assert key.last_used_at == later
+
+
+def test_an_unknown_key_leaves_nothing_in_the_cache(anon):
+    from django.core.cache import cache
+
+    raw = "gdk_0000dead_" + "x" * 40
+    assert bearer(raw).get("/api/v1/me/").status_code == 401
+    name = f"aku:{hashlib.sha256(raw.encode()).hexdigest()}"
+    assert cache.get_many([f"v:{name}", f"e:{name}"]) == {}
