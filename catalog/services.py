@@ -305,8 +305,9 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
 
 
 def _api_key_read(key_hash: str) -> ApiKey | None:
-    """The key with its user, institution and roles (the roles in the same statement on PostgreSQL)."""
-    keys = ApiKey.objects.select_related("user", "user__org").filter(key_hash=key_hash)
+    """The key with its user, institution and roles (the roles in the same statement on
+    PostgreSQL); not the user's password hash, which has no place in the cache."""
+    keys = ApiKey.objects.select_related("user", "user__org").defer("user__password").filter(key_hash=key_hash)
     if connection.vendor == "postgresql":
         keys = keys.annotate(user_roles=_API_KEY_USER_ROLES)
     key = next(iter(keys.order_by()[:1]), None)  # key_hash is unique: no ORDER BY needed

@@ -154,3 +154,14 @@ def test_an_unknown_key_leaves_nothing_in_the_cache(anon):
     assert bearer(raw).get("/api/v1/me/").status_code == 401
     name = f"aku:{hashlib.sha256(raw.encode()).hexdigest()}"
     assert cache.get_many([f"v:{name}", f"e:{name}"]) == {}
+
+
+def test_the_cached_key_holds_no_password_hash(approver):
+    from django.core.cache import cache
+
+    _key, raw = services.api_key_create(actor=None, user=approver)
+    bearer(raw).get("/api/v1/me/")
+    bearer(raw).get("/api/v1/me/")
+    name = f"aku:{hashlib.sha256(raw.encode()).hexdigest()}"
+    cached = cache.get(f"e:{name}")[1]
+    assert cached.user.username == "bob" and "password" not in cached.user.__dict__
