@@ -40,12 +40,6 @@ from .serializers import (
     UsageSerializer,
 )
 
-# The catalog entry's columns a list page does not show (long texts, JSON, the search columns).
-LIST_DEFERRED_RESOURCE_FIELDS = (
-    "summary", "keywords", "sharing_conditions", "sharing_basis", "scope_org_kinds", "scope_regions", "open_conditions",
-    "legal_basis", "review_comment", "search_name", "search_body",
-)
-
 
 def _input(serializer_class, request, partial=False):
     data = serializer_class(data=request.data, partial=partial)
@@ -79,9 +73,7 @@ class SharingRequestViewSet(
             base = policies.requests_to_decide(user)  # the same rows as the filter, minus visibility's OR
         else:
             base = policies.visible_requests(user)
-        qs = self._with_related(base)
-        if self.action == "list":  # a page of rows reads only the entry's code and name
-            qs = qs.defer(*(f"resource__{name}" for name in LIST_DEFERRED_RESOURCE_FIELDS))
+        qs = self._with_related(base)  # (a list page reads its rows as values: sharing.api.rows)
         # `due_at` is the running deadline: the answer deadline while submitted, the sharing
         # deadline once approved; ?ordering=due_at sorts the approver's queue by it.
         return qs.annotate(due_sort=due_expression()).order_by("-created_at", "-id")
