@@ -10,12 +10,18 @@ Payload contract (what producers put in `emit(payload=...)`):
   "resource_name": str, "status": str, "reply_due_at" | "fulfil_due_at": iso, "created_by": user id}
 - resource.*: {"resource": id, "code": str, "name": str, "source_org": id,
   "authority_org": id (the reviewing authority), "review_due_at": iso}
-- filing.created: {"authority_org": id, ...}; grant.*: {"grant": id, "org": id (the grantee),
+- filing.created: {"authority_org": id, ...}; catalog_task.* (Art. 11 update tasks): {"task": id,
+  "org": id (the institution), "org_name": str, "authority_org": id, "reason": str,
+  "update_due_at" | "review_due_at": iso}; grant.*: {"grant": id, "org": id (the grantee),
   "source_org": id, "resource": id, "resource_name": str, "valid_until": date}
 - <x>.due_soon / <x>.overdue (from sharing.scans): the subject's payload plus
   {"deadline": kind, "due_at": iso, "level": "reminder" | "approver" | "cdo" | "authority"}
 - calendar.missing: {"year": int}, org = the provincial authority;
   webhook.disabled: {"webhook": id, "url": str, "reason": str}, org = the subscriber.
+Catalog producers also write "authority" (= "authority_org") for older webhook consumers.
+
+Times in payloads stay ISO 8601 (machines read them); the texts people read show them in
+local time (settings.TIME_ZONE) by `local_time`.
 """
 
 from __future__ import annotations
@@ -69,6 +75,9 @@ EVENT_TYPES: dict[str, object] = {
     "dispute.resolved": gettext_lazy("Dispute decided"),
     "calendar.missing": gettext_lazy("Next year's working-day calendar is missing"),
     "calendar.updated": gettext_lazy("Working-day calendar updated"),
+    "catalog_task.created": gettext_lazy("Catalog update required"),
+    "catalog_task.completed": gettext_lazy("Catalog update completed"),
+    "catalog_task.closed": gettext_lazy("Catalog update review closed"),
     "catalog_task.due_soon": gettext_lazy("Catalog update due soon"),
     "catalog_task.overdue": gettext_lazy("Catalog update overdue"),
     "digest.daily": gettext_lazy("Daily digest"),
@@ -154,7 +163,9 @@ def _request_overdue(event):
 
 
 def _authority_of_payload(event):
-    return users_with_role(_p(event, "authority_org") or event.org_id, Role.AUTHORITY)
+    """The officers of the authority the payload names ("authority" in catalog events written
+    before "authority_org" was), else of the event's institution."""
+    return users_with_role(_p(event, "authority_org") or _p(event, "authority") or event.org_id, Role.AUTHORITY)
 
 
 def _source_staff(event):
@@ -203,6 +214,33 @@ def _catalog_task_deadline(event):
     return org_staff(org)
 
 
+def _task_org(event):
+    return _p(event, "org") or event.org_id
+
+
+def _task_authority(event):
+    """The task's authority: from the payload, else from the task itself (events written
+    before the payload named it)."""
+    authority = _p(event, "authority_org") or _p(event, "authority")
+    if not authority and event.subject_type == "catalog.catalogtask" and str(event.subject_id).isdigit():
+        from catalog.models import CatalogTask
+
+        authority = CatalogTask.objects.filter(pk=int(event.subject_id)).values_list("authority_id", flat=True).first()
+    return authority
+
+
+def _catalog_task_institution(event):
+    """An update task concerns the institution: its staff update the catalog, its CDO
+    answers for it (created: it must update; closed: the authority has reviewed it)."""
+    org = _task_org(event)
+    return _ids(org_staff(org), users_with_role(org, Role.CDO))
+
+
+def _catalog_task_completed(event):
+    """The institution has updated its catalog: the authority's officers must review it."""
+    return users_with_role(_task_authority(event), Role.AUTHORITY)
+
+
 def _grant_side(event):
     return org_staff(_p(event, "org") or event.org_id)
 
@@ -243,6 +281,9 @@ RECIPIENTS: dict[str, Resolver] = {
     "grant.expired": _grant_end,
     "calendar.missing": _org_authority,
     "calendar.updated": _org_authority,
+    "catalog_task.created": _catalog_task_institution,
+    "catalog_task.completed": _catalog_task_completed,
+    "catalog_task.closed": _catalog_task_institution,
     "catalog_task.due_soon": _catalog_task_deadline,
     "catalog_task.overdue": _catalog_task_deadline,
     "digest.daily": _org_authority,
@@ -287,9 +328,37 @@ def event_orgs(event: Event) -> set[int]:
 # --- texts ---------------------------------------------------------------------------------
 
 
+def local_time(value) -> str:
+    """An ISO datetime (or datetime) from a payload as people read it: local time
+    (settings.TIME_ZONE) to the minute, e.g. "2027-01-07 23:59". Dates and anything that is
+    not a datetime are shown as they are."""
+    if isinstance(value, str):
+        if ":" not in value:
+            return value  # a date, or not a time at all
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    elif isinstance(value, dt.datetime):
+        moment = value
+    else:
+        return "" if value is None else str(value)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, dt.UTC)
+    return timezone.localtime(moment, timezone.get_default_timezone()).strftime("%Y-%m-%d %H:%M")
+
+
+def due_of(event: Event):
+    """The deadline the event is about (ISO, as in the payload), or None."""
+    p = event.payload or {}
+    return p.get("due_at") or p.get("reply_due_at") or p.get("fulfil_due_at") or p.get("update_due_at") or p.get("review_due_at")
+
+
 def subject_name(event: Event) -> str:
     p = event.payload or {}
-    return str(p.get("resource_name") or p.get("name") or p.get("code") or p.get("year") or event.subject_id or "")
+    return str(
+        p.get("resource_name") or p.get("name") or p.get("org_name") or p.get("code") or p.get("year") or event.subject_id or ""
+    )
 
 
 def link_for(event: Event) -> str:
@@ -301,6 +370,10 @@ def link_for(event: Event) -> str:
         return f"/api/v1/grants/{p['grant']}/"
     if event.type.startswith("resource.") and p.get("resource"):
         return f"/api/v1/resources/{p['resource']}/"
+    if event.type.startswith("catalog_task.") and p.get("task"):
+        return f"/api/v1/catalog-tasks/{p['task']}/"
+    if event.type == "filing.created" and event.subject_type == "catalog.resourcefiling" and event.subject_id:
+        return f"/api/v1/resource-filings/{event.subject_id}/"
     if event.type.startswith("webhook.") and p.get("webhook"):
         return f"/api/v1/webhooks/{p['webhook']}/"
     return ""
@@ -318,11 +391,11 @@ def title_for(event: Event) -> str:
 def body_for(event: Event) -> str:
     p = event.payload or {}
     lines = []
-    due = p.get("due_at") or p.get("reply_due_at") or p.get("fulfil_due_at") or p.get("review_due_at")
+    due = due_of(event)
     if p.get("level") and p.get("level") != "reminder":
         lines.append(gettext("Escalation level: %(level)s") % {"level": p["level"]})
     if due:
-        lines.append(gettext("Due: %(due)s") % {"due": due})
+        lines.append(gettext("Due: %(due)s") % {"due": local_time(due)})
     if p.get("status"):
         lines.append(gettext("Status: %(status)s") % {"status": p["status"]})
     if p.get("reason"):
@@ -350,6 +423,7 @@ def render_email(event: Event, user: User) -> tuple[str, str]:
         context = {
             "event": event, "user": user, "payload": event.payload or {}, "label": event_type_label(event.type),
             "title": title_for(event), "body": body_for(event), "link": link_for(event),
+            "due": local_time(due_of(event)) if due_of(event) else "",
             "site_url": getattr(settings, "SITE_URL", ""),
         }
         subject = select_template(
