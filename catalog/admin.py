@@ -1,4 +1,5 @@
-"""Django admin for administrators. Saves go through services so that the audit trail and
+"""Django admin for administrators (the data authorities' officers see its catalog section:
+catalog.resource_admin). Saves go through services so that the audit trail and
 the rules are the same as on the API."""
 
 from django import forms
@@ -8,14 +9,10 @@ from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import policies, services
 from .choices import Role
 from .errors import DomainError
 from .models import ApiKey, AuditEvent, CalendarDay, CalendarYear, DeadlinePolicy, Organization, Region, User
-
-admin.site.site_header = _("Public-data catalog and sharing — administration")
-admin.site.site_title = _("Public-data administration")
-admin.site.index_title = _("Administration")
 
 
 class ServiceAdminMixin:
@@ -86,7 +83,6 @@ class UserAdminForm(UserChangeForm):
 
     def clean(self):
         cleaned = super().clean()
-        from . import policies
 
         for role in cleaned.get("roles", []):
             if not policies.role_allowed_in_org(role, cleaned.get("org")):

@@ -1,5 +1,13 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
+
+
+class CatalogAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with our site (catalog.admin_site.CatalogAdminSite: who may log in)."""
+
+    default = False
+    default_site = "catalog.admin_site.CatalogAdminSite"
 
 
 class CatalogConfig(AppConfig):

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from . import audit, policies, search
 from . import calendar as wcal
-from .choices import CatalogTaskStatus, DeadlineKind, OrgKind, ResourceStatus, SharingType
+from .choices import CatalogTaskStatus, DeadlineKind, OpenType, OrgKind, ResourceStatus, SharingType
 from .codes import FRESHNESS, resource_code
 from .errors import InvalidTransition, RuleViolation
 from .models import (
@@ -33,6 +33,7 @@ from .models import (
     ResourceRefresh,
     ResourceVersion,
 )
+from .validators import STANDARD_CODE, standard_code
 
 # The content of an entry: what an edit may change and what a version records.
 CONTENT_FIELDS = (
@@ -76,17 +77,39 @@ def resource_snapshot(resource: Resource, items: Iterable[ResourceItem] | None =
     return snap
 
 
+MAX_ITEMS = 2000  # data items of one entry (a national catalog's widest tables hold a few hundred)
+
+
+def _text_limits(model) -> dict[str, int]:
+    """The lengths of the model's texts (TextField max_length: checked here, as the API's
+    serializers and the forms check it, so that imports and service callers are held to it)."""
+    return {f.name: f.max_length for f in model._meta.fields if f.max_length and f.get_internal_type() == "TextField"}
+
+
 def _normalise_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     out, seen = [], set()
+    items = list(items)
+    if len(items) > MAX_ITEMS:
+        raise RuleViolation(_("An entry has at most %(n)d data items.") % {"n": MAX_ITEMS}, field="items")
+    description_limit = _text_limits(ResourceItem)["description"]
     for i, raw in enumerate(items):
-        code = str(raw.get("code") or "").strip()
+        code = standard_code(raw.get("code"))
         name = str(raw.get("name") or "").strip()
         if not code:
             raise RuleViolation(_("Every data item needs its standard code."), field=f"items[{i}].code")
+        if not STANDARD_CODE.fullmatch(code):
+            raise RuleViolation(
+                _("A standard code is letters and digits, optionally with . _ - / : inside; %(code)s is not.") % {"code": code},
+                field=f"items[{i}].code",
+            )
         if not name:
             raise RuleViolation(_("Every data item needs a name."), field=f"items[{i}].name")
         if code in seen:
             raise RuleViolation(_("The item code %(code)s is listed twice.") % {"code": code}, field=f"items[{i}].code")
+        if len(str(raw.get("description") or "")) > description_limit:
+            raise RuleViolation(
+                _("At most %(n)d characters.") % {"n": description_limit}, field=f"items[{i}].description"
+            )
         seen.add(code)
         out.append(
             {
@@ -100,6 +123,37 @@ def _normalise_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _content_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What a new version changes (snapshots of resource_snapshot): {field: [old, new]} for
+    the content, and under "items" the codes added and removed and, per code kept, its
+    changed fields ({"added": [...], "removed": [...], "changed": {code: {field: [old, new]}}},
+    "order" when only the order moved)."""
+    changes: dict[str, Any] = audit.diff(
+        {k: before.get(k) for k in CONTENT_FIELDS}, {k: after.get(k) for k in CONTENT_FIELDS}
+    )
+    old = {i["code"]: {f: i.get(f) for f in ITEM_FIELDS} for i in before.get("items", [])}
+    new = {i["code"]: {f: i.get(f) for f in ITEM_FIELDS} for i in after.get("items", [])}
+    items: dict[str, Any] = {}
+    if added := [c for c in new if c not in old]:
+        items["added"] = added
+    if removed := [c for c in old if c not in new]:
+        items["removed"] = removed
+    if changed := {c: d for c in new if c in old and (d := audit.diff(old[c], new[c]))}:
+        items["changed"] = changed
+    if not items and list(old) != list(new):
+        items["order"] = [list(old), list(new)]
+    if items:
+        changes["items"] = items
+    return changes
+
+
+def _check_open_reason(resource: Resource) -> None:
+    """A reason for not opening belongs to a not-open entry (Art. 32): any other open
+    attribute drops it (a form or a workbook row may still carry an old one)."""
+    if resource.open_type != OpenType.CLOSED:
+        resource.open_reason = ""
 
 
 def _check_content(resource: Resource, items: list[dict[str, Any]]) -> None:
@@ -123,8 +177,14 @@ def _check_content(resource: Resource, items: list[dict[str, Any]]) -> None:
     if conflict:
         errors["sharing_type"] = [conflict]
         errors["open_type"] = [conflict]
+    if resource.open_type == OpenType.CLOSED and not resource.open_reason:
+        errors["open_reason"] = [
+            _("An entry that is not open must give the reason: state secret, commercial secret, personal privacy or a legal "
+              "prohibition (Art. 32).")
+        ]
     known_kinds = set(OrgKind.values)
-    bad_kinds = [k for k in resource.scope_org_kinds or [] if k not in known_kinds]
+    resource.scope_org_kinds = list(dict.fromkeys(resource.scope_org_kinds or []))
+    bad_kinds = [k for k in resource.scope_org_kinds if k not in known_kinds]
     if bad_kinds:
         errors["scope_org_kinds"] = [_("Unknown institution kind: %(kinds)s.") % {"kinds": ", ".join(map(str, bad_kinds))}]
     if resource.scope_regions:
@@ -133,9 +193,12 @@ def _check_content(resource: Resource, items: list[dict[str, Any]]) -> None:
         missing = [c for c in codes if c not in known]
         if missing:
             errors["scope_regions"] = [_("Unknown region code: %(codes)s.") % {"codes": ", ".join(missing)}]
-        resource.scope_regions = codes
+        resource.scope_regions = list(dict.fromkeys(codes))
     if not (resource.name or "").strip():
         errors["name"] = [_("The entry needs a name.")]
+    for field, limit in _text_limits(Resource).items():
+        if len(getattr(resource, field) or "") > limit:
+            errors[field] = [_("At most %(n)d characters.") % {"n": limit}]
     if errors:
         first = next(iter(errors.values()))[0]
         raise RuleViolation(first, errors=errors)
@@ -156,6 +219,10 @@ def _claim_sources(org: Organization, items: list[dict[str, Any]]) -> None:
                 field="items", code="source_conflict",
             )
         DataElementSource.objects.bulk_create([DataElementSource(code=c, org=org) for c in codes], ignore_conflicts=True)
+
+
+def _source_codes(items: Iterable[dict[str, Any]]) -> set[str]:
+    return {i["code"] for i in items if i.get("is_source", True)}
 
 
 def _release_sources(org_id: int, codes: Iterable[str]) -> None:
@@ -214,6 +281,7 @@ def resource_create(
     _apply(resource, data)
     if not resource.sharing_type:
         raise RuleViolation(_("Choose a sharing type."), field="sharing_type")
+    _check_open_reason(resource)
     _check_content(resource, items)
     authority = policies.reviewing_authority(source_org)
     resource.authority = authority
@@ -240,9 +308,12 @@ def resource_update(
     revision (created on the first edit): the published version stays as it is until the
     authority publishes the new one. Returns the row that was edited."""
     resource = _lock(resource)
+    started = None
     if resource.status == ResourceStatus.PUBLISHED:
         revision = _open_revision(resource)
         if revision is None:
+            # A change that changes nothing makes no new version (rolled back below).
+            started = (transaction.savepoint(), resource)
             revision = _start_revision(actor=actor, resource=resource)
         resource = revision
     if resource.status not in EDITABLE_STATUSES:
@@ -253,13 +324,18 @@ def resource_update(
     current_items = before["items"]
     new_items = _normalise_items(items) if items is not None else _normalise_items(current_items)
     _apply(resource, data)
+    _check_open_reason(resource)
     _check_content(resource, new_items)
     resource.full_clean(exclude=["search_name", "search_body", "code"])
+    if started is not None and not _content_changes(before, {**resource_snapshot(resource, ()), "items": new_items}):
+        sid, published = started
+        transaction.savepoint_rollback(sid)
+        return published
     resource.save()
     if items is not None:
         _claim_sources(resource.source_org, new_items)
         _write_items(resource, new_items)
-        dropped = {i["code"] for i in current_items} - {i["code"] for i in new_items}
+        dropped = _source_codes(current_items) - _source_codes(new_items)
         if dropped:
             _release_sources(resource.source_org_id, dropped)
     _reindex(resource, new_items)
@@ -292,11 +368,13 @@ def _start_revision(*, actor, resource: Resource) -> Resource:
 
 @transaction.atomic
 def resource_delete(*, actor, resource: Resource) -> None:
-    """Delete a draft (a new entry never submitted, or the draft of a new version). Its code
-    is not re-used."""
+    """Delete a draft or a returned entry (a new entry not yet published, or the draft of a
+    new version, which the published version outlives). Its code is not re-used."""
     resource = _lock(resource)
-    if resource.status != ResourceStatus.DRAFT:
-        raise InvalidTransition(_("Only a draft can be deleted; retire a published entry instead."))
+    if resource.status not in EDITABLE_STATUSES:
+        if resource.status == ResourceStatus.SUBMITTED:
+            raise InvalidTransition(_("The entry is under review and cannot be deleted; wait for the authority's decision."))
+        raise InvalidTransition(_("Only a draft or returned entry can be deleted; retire a published entry instead."))
     before = resource_snapshot(resource)
     codes = [i["code"] for i in before["items"]]
     pk, org_id = resource.pk, resource.source_org_id
@@ -333,6 +411,10 @@ def resource_submit(*, actor, resource: Resource, now: dt.datetime | None = None
         )
     items = _items_snapshot(resource.items.all())
     _check_content(resource, _normalise_items(items))
+    if resource.revision_of_id is not None:
+        published = Resource.objects.get(pk=resource.revision_of_id)
+        if not _content_changes(resource_snapshot(published), resource_snapshot(resource, ()) | {"items": items}):
+            raise RuleViolation(_("This draft changes nothing in the published version; change it first, or delete it."))
     before = audit.snapshot(resource, ("status", "submitted_at", "review_due_at", "authority"))
     due, provisional = wcal.add_working_days(now, _policy_amount(DeadlineKind.CATALOG_REVIEW))
     resource.authority = policies.reviewing_authority(resource.source_org)
@@ -348,7 +430,8 @@ def resource_submit(*, actor, resource: Resource, now: dt.datetime | None = None
     _emit(
         type="resource.submitted", subject=resource, actor=actor, org=resource.source_org,
         payload={
-            "code": resource.code, "name": resource.name, "version": resource.version, "authority": resource.authority_id,
+            "resource": resource.pk, "code": resource.code, "name": resource.name, "version": resource.version,
+            "source_org": resource.source_org_id, "authority_org": resource.authority_id, "authority": resource.authority_id,
             "review_due_at": due, "deadline_provisional": provisional,
         },
     )
@@ -408,7 +491,7 @@ def resource_approve(*, actor, resource: Resource, comment: str = "", now: dt.da
         revision.delete()
         _write_items(target, new_items)
         _reindex(target, new_items)
-        dropped = {i["code"] for i in previous["items"]} - {i["code"] for i in new_items}
+        dropped = _source_codes(previous["items"]) - _source_codes(new_items)
         if dropped:
             _release_sources(target.source_org_id, dropped)
     else:
@@ -429,9 +512,7 @@ def resource_approve(*, actor, resource: Resource, comment: str = "", now: dt.da
     target.refresh_due_at = target.last_refreshed_at + freshness if freshness else None
     target.save()
     after = resource_snapshot(target)
-    changes = audit.diff(previous, after) if previous is not None else {}
-    for key in ("status", "version"):
-        changes.pop(key, None)
+    changes = _content_changes(previous, after) if previous is not None else {}
     ResourceVersion.objects.create(
         resource=target, version=target.version, published_at=now, published_by=reviewer, snapshot=after,
         changes=audit._jsonable(changes), comment=comment or "",
@@ -450,6 +531,13 @@ def resource_approve(*, actor, resource: Resource, comment: str = "", now: dt.da
     )
     if target.sharing_type == SharingType.NONE:
         _file_no_sharing(actor=actor, resource=target, now=now)
+        if previous is not None and previous.get("sharing_type") != SharingType.NONE:
+            from sharing.services import grants_end_for_resource  # the new version's terms apply from now
+
+            grants_end_for_resource(
+                actor=actor, resource=target, now=now,
+                reason=_("The new version of the entry is not shared (version %(version)s).") % {"version": target.version},
+            )
     return target
 
 
@@ -472,7 +560,8 @@ def _file_no_sharing(*, actor, resource: Resource, now: dt.datetime) -> Resource
         _emit(
             type="filing.created", subject=filing, actor=actor, org=resource.source_org,
             payload={
-                "kind": "no_sharing_resource", "resource": resource.pk, "code": resource.code, "version": resource.version,
+                "kind": "no_sharing_resource", "resource": resource.pk, "code": resource.code, "name": resource.name,
+                "version": resource.version, "source_org": resource.source_org_id, "authority_org": authority.pk,
                 "authority": authority.pk, "basis": filing.basis,
             },
         )
@@ -490,7 +579,9 @@ def resource_retire(*, actor, resource: Resource, reason: str = "", now: dt.date
     revision = _open_revision(resource)
     if revision is not None:
         audit.record(actor=actor, action="resource.delete", obj=revision, org=resource.source_org, changes={"reason": [None, "retired"]})
+        codes = list(revision.items.values_list("code", flat=True))
         revision.delete()
+        _release_sources(resource.source_org_id, codes)
     before = audit.snapshot(resource, ("status", "retired_at", "refresh_due_at"))
     resource.status = ResourceStatus.RETIRED
     resource.retired_at = now
@@ -578,7 +669,10 @@ def catalog_task_create(
     )
     _emit(
         type="catalog_task.created", subject=task, actor=actor, org=org,
-        payload={"org": org.pk, "authority": authority.pk, "reason": task.reason, "update_due_at": update_due, "review_due_at": review_due},
+        payload={
+            "task": task.pk, "org": org.pk, "org_name": org.name, "authority_org": authority.pk, "authority": authority.pk,
+            "reason": task.reason, "update_due_at": update_due, "review_due_at": review_due,
+        },
     )
     return task
 
@@ -590,20 +684,25 @@ def catalog_task_complete(*, actor, task: CatalogTask, comment: str = "", now: d
     task = CatalogTask.objects.select_for_update().get(pk=task.pk)
     if task.status != CatalogTaskStatus.OPEN:
         raise InvalidTransition(_("This update task is not open."))
-    before = audit.snapshot(task, ("status", "updated_at", "review_due_at"))
+    before = audit.snapshot(task, ("status", "updated_at", "review_due_at", "completion_comment"))
     due, provisional = wcal.add_working_days(now, _policy_amount(DeadlineKind.CATALOG_REVIEW))
     task.status = CatalogTaskStatus.UPDATED
     task.updated_at = now
     task.review_due_at = due
     task.deadline_provisional = provisional
-    if comment:
-        task.comment = comment
+    task.completion_comment = comment or ""  # the authority's review comment goes to close_comment
     task.save()
     audit.record(
         actor=actor, action="catalog_task.complete", obj=task, org=task.org_id,
-        changes=audit.diff(before, audit.snapshot(task, ("status", "updated_at", "review_due_at"))),
+        changes=audit.diff(before, audit.snapshot(task, ("status", "updated_at", "review_due_at", "completion_comment"))),
     )
-    _emit(type="catalog_task.completed", subject=task, actor=actor, org=task.org_id, payload={"review_due_at": due})
+    _emit(
+        type="catalog_task.completed", subject=task, actor=actor, org=task.org_id,
+        payload={
+            "task": task.pk, "org": task.org_id, "org_name": task.org.name, "authority_org": task.authority_id,
+            "authority": task.authority_id, "reason": task.reason, "review_due_at": due,
+        },
+    )
     return task
 
 
@@ -614,17 +713,22 @@ def catalog_task_close(*, actor, task: CatalogTask, comment: str = "", now: dt.d
     task = CatalogTask.objects.select_for_update().get(pk=task.pk)
     if task.status != CatalogTaskStatus.UPDATED:
         raise InvalidTransition(_("Only an updated catalog can be closed after review."))
-    before = audit.snapshot(task, ("status", "closed_at"))
+    before = audit.snapshot(task, ("status", "closed_at", "close_comment"))
     task.status = CatalogTaskStatus.CLOSED
     task.closed_at = now
-    if comment:
-        task.comment = comment
+    task.close_comment = comment or ""  # the institution's completion_comment stays
     task.save()
     audit.record(
         actor=actor, action="catalog_task.close", obj=task, org=task.org_id,
-        changes=audit.diff(before, audit.snapshot(task, ("status", "closed_at"))),
+        changes=audit.diff(before, audit.snapshot(task, ("status", "closed_at", "close_comment"))),
     )
-    _emit(type="catalog_task.closed", subject=task, actor=actor, org=task.org_id, payload={})
+    _emit(
+        type="catalog_task.closed", subject=task, actor=actor, org=task.org_id,
+        payload={
+            "task": task.pk, "org": task.org_id, "org_name": task.org.name, "authority_org": task.authority_id,
+            "authority": task.authority_id, "reason": task.reason,
+        },
+    )
     return task
 
 

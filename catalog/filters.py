@@ -1,8 +1,11 @@
 """django-filter sets shared by the API and (later) the portal."""
 
 import django_filters as df
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import search
 from .choices import (
@@ -19,6 +22,36 @@ from .choices import (
     UpdateFrequency,
 )
 from .models import AuditEvent, CalendarDay, CatalogTask, Organization, Region, Resource, ResourceFiling, User
+
+
+class StrictBooleanField(forms.Field):
+    """`true`/`false` (or `1`/`0`, any case); empty means "no filter". Anything else is
+    invalid, so `?overdue=maybe` is a 400 naming the parameter instead of being ignored
+    (django-filter's BooleanFilter reads an unknown value as "no filter")."""
+
+    widget = forms.TextInput  # the raw value, not NullBooleanSelect's guess
+    default_error_messages = {"invalid": _("Enter true or false.")}
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value is None or isinstance(value, bool):
+            return value
+        value = str(value).strip().lower()
+        if not value:
+            return None
+        if value not in self.VALUES:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return self.VALUES[value]
+
+    def validate(self, value):
+        if value is None and self.required:
+            raise ValidationError(self.error_messages["required"], code="required")
+
+
+class StrictBooleanFilter(df.BooleanFilter):
+    """The boolean filter of every filter set (API and portal): a bad value is an error."""
+
+    field_class = StrictBooleanField
 
 
 class RegionFilter(df.FilterSet):
@@ -52,7 +85,7 @@ class OrganizationFilter(df.FilterSet):
 class UserFilter(df.FilterSet):
     org = df.ModelChoiceFilter(queryset=Organization.objects.all())
     role = df.CharFilter(field_name="role_set__role", distinct=True)
-    is_active = df.BooleanFilter()
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = User
@@ -89,8 +122,7 @@ class AuditEventFilter(df.FilterSet):
 
 def region_subtree_q(region: Region, field: str = "region") -> Q:
     """The region and every division below it (GB/T 2260 codes share their prefix)."""
-    prefix = {RegionLevel.PROVINCE: region.code[:2], RegionLevel.CITY: region.code[:4]}.get(region.level, region.code)
-    return Q(**{f"{field}__code__startswith": prefix})
+    return Q(**{f"{field}__code__startswith": region.subtree_prefix})
 
 
 class ResourceFilter(df.FilterSet):
@@ -110,7 +142,7 @@ class ResourceFilter(df.FilterSet):
     region = df.ModelChoiceFilter(queryset=Region.objects.all(), method="in_region")
     code = df.CharFilter()
     item_code = df.CharFilter(field_name="items__code", distinct=True)
-    stale = df.BooleanFilter(method="is_stale")
+    stale = StrictBooleanFilter(method="is_stale")
 
     class Meta:
         model = Resource
@@ -142,10 +174,16 @@ class ResourceFilingFilter(df.FilterSet):
         fields = ["resource", "authority", "org"]
 
 
+def catalog_task_overdue_q(now) -> Q:
+    """Tasks past the deadline of their open step (CatalogTask.is_overdue, as a query); the
+    API's `?overdue=` and the admin's "overdue" filter."""
+    return Q(status=CatalogTaskStatus.OPEN, update_due_at__lt=now) | Q(status=CatalogTaskStatus.UPDATED, review_due_at__lt=now)
+
+
 class CatalogTaskFilter(df.FilterSet):
     org = df.ModelChoiceFilter(queryset=Organization.objects.all())
     status = df.MultipleChoiceFilter(choices=CatalogTaskStatus.choices)
-    overdue = df.BooleanFilter(method="is_overdue")
+    overdue = StrictBooleanFilter(method="is_overdue")
 
     class Meta:
         model = CatalogTask
@@ -154,6 +192,5 @@ class CatalogTaskFilter(df.FilterSet):
     def is_overdue(self, queryset, name, value):
         if value is None:
             return queryset
-        now = timezone.now()
-        overdue = Q(status=CatalogTaskStatus.OPEN, update_due_at__lt=now) | Q(status=CatalogTaskStatus.UPDATED, review_due_at__lt=now)
+        overdue = catalog_task_overdue_q(timezone.now())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)

@@ -52,6 +52,11 @@ class Region(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    @property
+    def subtree_prefix(self) -> str:
+        """The code prefix that the region and every division below it share (GB/T 2260)."""
+        return {RegionLevel.PROVINCE: self.code[:2], RegionLevel.CITY: self.code[:4]}.get(self.level, self.code)
+
     def ancestors(self) -> list["Region"]:
         """Parents from the nearest up to the province."""
         chain, node = [], self.parent
@@ -279,13 +284,13 @@ class Resource(models.Model):
 
     code = models.CharField(_("resource code"), max_length=40, db_index=True, editable=False)
     name = models.CharField(_("name"), max_length=200)
-    summary = models.TextField(_("summary"), blank=True)
+    summary = models.TextField(_("summary"), blank=True, max_length=4000)
     keywords = models.JSONField(_("keywords"), default=list, blank=True)
     data_form = models.CharField(_("data form"), max_length=16, choices=DataForm.choices, default=DataForm.TABLE)
     sharing_type = models.CharField(_("sharing type"), max_length=16, choices=SharingType.choices)
-    sharing_conditions = models.TextField(_("sharing conditions"), blank=True)
+    sharing_conditions = models.TextField(_("sharing conditions"), blank=True, max_length=2000)
     sharing_basis = models.TextField(
-        _("sharing basis"), blank=True,
+        _("sharing basis"), blank=True, max_length=2000,
         help_text=_("The basis of the conditions, or the law that forbids sharing (no-sharing entries)"),
     )
     scope_org_kinds = models.JSONField(
@@ -299,7 +304,7 @@ class Resource(models.Model):
     network = models.CharField(_("network"), max_length=16, choices=Network.choices, default=Network.EXTRANET)
     open_type = models.CharField(_("open attribute"), max_length=16, choices=OpenType.choices, default=OpenType.CLOSED)
     open_reason = models.CharField(_("reason for not opening"), max_length=24, choices=ClosedReason.choices, blank=True)
-    open_conditions = models.TextField(_("open conditions or reason"), blank=True)
+    open_conditions = models.TextField(_("open conditions or reason"), blank=True, max_length=2000)
     update_frequency = models.CharField(
         _("update frequency"), max_length=16, choices=UpdateFrequency.choices, default=UpdateFrequency.IRREGULAR
     )
@@ -326,7 +331,7 @@ class Resource(models.Model):
     )
     theme = models.CharField(_("theme"), max_length=64, blank=True)
     security_grade = models.PositiveSmallIntegerField(_("security grade"), choices=SecurityGrade.choices, default=SecurityGrade.GRADE_2)
-    legal_basis = models.TextField(_("legal basis for collecting"), blank=True)
+    legal_basis = models.TextField(_("legal basis for collecting"), blank=True, max_length=2000)
     status = models.CharField(_("status"), max_length=16, choices=ResourceStatus.choices, default=ResourceStatus.DRAFT)
     version = models.PositiveIntegerField(_("version"), default=1)
     revision_of = models.OneToOneField(
@@ -390,7 +395,7 @@ class ResourceItem(models.Model):
     name = models.CharField(_("name"), max_length=128)
     data_type = models.CharField(_("data type"), max_length=16, choices=ItemDataType.choices, default=ItemDataType.STRING)
     length = models.PositiveIntegerField(_("length"), null=True, blank=True)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=1000)
     is_sensitive = models.BooleanField(_("personal or sensitive"), default=False)
     is_source = models.BooleanField(_("source item"), default=True)
 
@@ -517,7 +522,8 @@ class CatalogTask(models.Model):
     deadline_provisional = models.BooleanField(_("provisional deadline"), default=False)
     updated_at = models.DateTimeField(_("catalog updated at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    comment = models.TextField(_("comment"), blank=True)
+    completion_comment = models.TextField(_("institution's comment"), blank=True, help_text=_("Given when the catalog was updated"))
+    close_comment = models.TextField(_("authority's review comment"), blank=True, help_text=_("Given when the update was reviewed"))
 
     class Meta:
         verbose_name = _("catalog-update task")
@@ -541,3 +547,8 @@ class CatalogTask(models.Model):
     def is_overdue(self, now=None) -> bool:
         due = self.due_at()
         return due is not None and due < (now or timezone.now())
+
+    @property
+    def comment(self) -> str:
+        """The latest comment: the authority's once it reviewed, else the institution's."""
+        return self.close_comment or self.completion_comment

@@ -179,15 +179,19 @@ def _key_owner_or_admin(user, obj=None) -> bool:
     return is_admin(user) or (obj is not None and obj.user_id == user.pk)
 
 
+# The catalog's workflow acts (compiling, submitting, reviewing, retiring, recording refreshes
+# and catalog-update tasks) are legal acts of a department or of the data authority (Art.
+# 10-14): only holders of the role in the right institution do them. A platform administrator
+# sees every entry but acts on none (least privilege, SPEC §7).
+
+
 def _catalog_staff(user, obj=None) -> bool:
     """Department staff of an institution (creating entries, importing a workbook)."""
-    return is_admin(user) or (has_role(user, Role.STAFF) and user.org_id is not None)
+    return has_role(user, Role.STAFF) and user.org_id is not None
 
 
 def _resource_owner_staff(user, obj=None) -> bool:
     """Staff of the entry's source institution edit, submit and delete it."""
-    if is_admin(user):
-        return True
     if obj is None:
         return has_role(user, Role.STAFF) and user.org_id is not None
     return has_role(user, Role.STAFF) and same_org(user, obj.source_org_id)
@@ -195,8 +199,6 @@ def _resource_owner_staff(user, obj=None) -> bool:
 
 def _resource_reviewer(user, obj=None) -> bool:
     """Officers of the data authority that reviews the entry (the owner's region's)."""
-    if is_admin(user):
-        return True
     if not is_authority_officer(user):
         return False
     return obj is None or (obj.authority_id is not None and obj.authority_id == user.org_id)
@@ -208,28 +210,22 @@ def _resource_owner_or_reviewer(user, obj=None) -> bool:
 
 def _resource_source_org(user, obj=None) -> bool:
     """Anyone of the source institution, people or machine clients (data refreshes)."""
-    if is_admin(user):
-        return True
     return obj is None or same_org(user, obj.source_org_id)
 
 
 def _catalog_task_creator(user, obj=None) -> bool:
     """An authority officer, or staff/CDO of an institution (for itself)."""
-    return is_admin(user) or is_authority_officer(user) or (
+    return is_authority_officer(user) or (
         user.org_id is not None and (has_role(user, Role.STAFF) or has_role(user, Role.CDO))
     )
 
 
 def _catalog_task_institution(user, obj=None) -> bool:
-    if is_admin(user):
-        return True
     ok = has_role(user, Role.STAFF) or has_role(user, Role.CDO)
     return ok and (obj is None or same_org(user, obj.org_id))
 
 
 def _catalog_task_authority(user, obj=None) -> bool:
-    if is_admin(user):
-        return True
     return is_authority_officer(user) and (obj is None or obj.authority_id == user.org_id)
 
 

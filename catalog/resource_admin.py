@@ -1,17 +1,26 @@
 """Admin of the catalog: entries with their items inline, filters by status, sharing type
-(tier), security grade, institution and region, the review actions and the workbook
-import. Every change goes through the services; entries are edited through the API."""
+(tier), security grade, institution, region and staleness, the review actions and the workbook
+import; filings, refreshes, and the catalog-update tasks with their actions and overdue filter.
+Every change goes through the services; entries are edited through the API.
+
+Besides administrators, the data authorities' officers use this section (catalog.admin_site lets
+them log in): they see what catalog.policies lets them see, may not edit anything here, and
+act through the actions, each of which asks policies.can."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from . import importexport, policies, services
+from . import importexport, policies, selectors, services
 from .errors import DomainError
-from .models import CatalogTask, Resource, ResourceFiling, ResourceItem, ResourceRefresh, ResourceVersion
+from .filters import catalog_task_overdue_q
+from .models import CatalogTask, Organization, Resource, ResourceFiling, ResourceItem, ResourceRefresh, ResourceVersion
 
 
 class ResourceItemInline(admin.TabularInline):
@@ -40,19 +49,131 @@ class CommentForm(forms.Form):
     comment = forms.CharField(label=_("comment"), widget=forms.Textarea, required=True)
 
 
+class OptionalCommentForm(forms.Form):
+    comment = forms.CharField(label=_("comment"), widget=forms.Textarea, required=False)
+
+
+class CatalogTaskForm(forms.Form):
+    org = forms.ModelChoiceField(label=_("institution"), queryset=Organization.objects.order_by("name"))
+    reason = forms.CharField(label=_("what changed"), widget=forms.Textarea)
+    basis = forms.CharField(label=_("new legal basis"), widget=forms.Textarea, required=False)
+
+
+class CatalogSectionMixin:
+    """The catalog section as an authority officer (not an administrator) sees it: the rows
+    `visible(user)` returns (catalog.policies), read-only, with the actions. Administrators keep
+    Django's model permissions. `policy_actions` maps each admin action to its policy action,
+    asked for each selected row."""
+
+    policy_actions: dict[str, str] = {}
+    done_message = _("%(n)s entries done.")
+
+    def visible(self, user):
+        raise NotImplementedError
+
+    def is_officer(self, request) -> bool:
+        return not policies.is_admin(request.user) and policies.is_authority_officer(request.user)
+
+    def has_module_permission(self, request):
+        return self.is_officer(request) or super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.is_officer(request) or super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return False if self.is_officer(request) else super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False if self.is_officer(request) else super().has_add_permission(request)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if policies.is_admin(request.user):
+            return qs
+        return qs.filter(pk__in=self.visible(request.user).values("pk"))
+
+    def _run(self, request, queryset, name: str, fn) -> None:
+        """Run `fn` on each selected row the user may act on; say what was done and what not."""
+        action = self.policy_actions[name]
+        done = 0
+        for obj in queryset:
+            if not policies.can(request.user, action, obj):
+                messages.error(request, _("%(obj)s: you may not do this.") % {"obj": obj})
+                continue
+            try:
+                fn(obj)
+                done += 1
+            except DomainError as exc:
+                messages.error(request, f"{obj}: {exc.message}")
+        if done:
+            messages.success(request, self.done_message % {"n": done})
+
+    def _with_comment(self, request, queryset, name: str, title, fn, form_class=CommentForm):
+        """Ask for a comment on an intermediate page, then run `fn(obj, comment)`."""
+        form = form_class(request.POST if request.POST.get("confirm") else None)
+        if form.is_valid():
+            comment = form.cleaned_data["comment"]
+            self._run(request, queryset, name, lambda obj: fn(obj, comment))
+            return None
+        context = {
+            **self.admin_site.each_context(request), "title": title, "form": form, "objects": queryset, "action": name,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/catalog/resource/action_form.html", context)
+
+
+class StaleFilter(admin.SimpleListFilter):
+    """Published entries whose data is older than their update frequency allows (Art. 16),
+    as catalog.selectors.stale_resources finds them."""
+
+    title = _("stale")
+    parameter_name = "stale"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Stale")), ("no", _("Not stale"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return selectors.stale_resources(queryset)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=selectors.stale_resources(queryset).values("pk"))
+        return queryset
+
+
+class OverdueTaskFilter(admin.SimpleListFilter):
+    """Tasks past the deadline of their open step (the API's `?overdue=`)."""
+
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Overdue")), ("no", pgettext_lazy("overdue filter", "On time"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(catalog_task_overdue_q(timezone.now()))
+        if self.value() == "no":
+            return queryset.exclude(catalog_task_overdue_q(timezone.now()))
+        return queryset
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("workbook (.xlsx)"))
 
 
 @admin.register(Resource)
-class ResourceAdmin(admin.ModelAdmin):
+class ResourceAdmin(CatalogSectionMixin, admin.ModelAdmin):
     list_display = ["code", "name", "source_org", "status", "version", "sharing_type", "open_type", "review_due_at", "refresh_due_at"]
-    list_filter = ["status", "sharing_type", "open_type", "security_grade", "classification", ("source_org", admin.RelatedOnlyFieldListFilter), "region__level", ("region", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", "sharing_type", "open_type", "security_grade", "classification", ("source_org", admin.RelatedOnlyFieldListFilter), "region__level", ("region", admin.RelatedOnlyFieldListFilter), StaleFilter]
     search_fields = ["code", "name", "source_org__name"]
     list_select_related = ["source_org"]
     inlines = [ResourceItemInline, ResourceVersionInline]
     actions = ["submit", "approve", "return_", "retire"]
+    policy_actions = {"submit": "resource.submit", "approve": "resource.approve", "return_": "resource.return", "retire": "resource.retire"}
     date_hierarchy = "updated_at"
+
+    def visible(self, user):
+        return policies.visible_resources(user)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name not in ("search_name", "search_body")]
@@ -93,51 +214,34 @@ class ResourceAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "title": _("Import workbook"), "form": form, "errors": errors, "multipart": True}
         return TemplateResponse(request, "admin/catalog/resource/action_form.html", context)
 
-    def _run(self, request, queryset, action: str, fn) -> None:
-        done = 0
-        for resource in queryset:
-            if not policies.can(request.user, action, resource):
-                messages.error(request, _("%(obj)s: you may not do this.") % {"obj": resource})
-                continue
-            try:
-                fn(resource)
-                done += 1
-            except DomainError as exc:
-                messages.error(request, f"{resource}: {exc.message}")
-        if done:
-            messages.success(request, _("%(n)s entries done.") % {"n": done})
-
     @admin.action(description=_("Submit for review"))
     def submit(self, request, queryset):
-        self._run(request, queryset, "resource.submit", lambda r: services.resource_submit(actor=request.user, resource=r))
+        self._run(request, queryset, "submit", lambda r: services.resource_submit(actor=request.user, resource=r))
 
     @admin.action(description=_("Approve and publish"))
     def approve(self, request, queryset):
-        self._run(request, queryset, "resource.approve", lambda r: services.resource_approve(actor=request.user, resource=r))
+        self._run(request, queryset, "approve", lambda r: services.resource_approve(actor=request.user, resource=r))
 
     @admin.action(description=_("Return with a comment"))
     def return_(self, request, queryset):
-        form = CommentForm(request.POST if request.POST.get("confirm") else None)
-        if form.is_valid():
-            comment = form.cleaned_data["comment"]
-            self._run(request, queryset, "resource.return", lambda r: services.resource_return(actor=request.user, resource=r, comment=comment))
-            return None
-        context = {
-            **self.admin_site.each_context(request), "title": _("Return with a comment"), "form": form,
-            "objects": queryset, "action": "return_",
-        }
-        return TemplateResponse(request, "admin/catalog/resource/action_form.html", context)
+        return self._with_comment(
+            request, queryset, "return_", _("Return with a comment"),
+            lambda r, comment: services.resource_return(actor=request.user, resource=r, comment=comment),
+        )
 
     @admin.action(description=_("Retire"))
     def retire(self, request, queryset):
-        self._run(request, queryset, "resource.retire", lambda r: services.resource_retire(actor=request.user, resource=r))
+        self._run(request, queryset, "retire", lambda r: services.resource_retire(actor=request.user, resource=r))
 
 
 @admin.register(ResourceFiling)
-class ResourceFilingAdmin(admin.ModelAdmin):
+class ResourceFilingAdmin(CatalogSectionMixin, admin.ModelAdmin):
     list_display = ["resource", "version", "org", "authority", "filed_at"]
     list_filter = [("authority", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["resource__code", "resource__name", "org__name"]
+
+    def visible(self, user):
+        return policies.visible_resource_filings(user)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
@@ -155,9 +259,69 @@ class ResourceRefreshAdmin(ResourceFilingAdmin):
     list_filter = []
     search_fields = ["resource__code", "resource__name"]
 
+    def visible(self, user):
+        return ResourceRefresh.objects.filter(resource__in=policies.visible_resources(user))
+
 
 @admin.register(CatalogTask)
 class CatalogTaskAdmin(ResourceFilingAdmin):
-    list_display = ["org", "authority", "status", "update_due_at", "review_due_at", "deadline_provisional", "created_at"]
-    list_filter = ["status", ("authority", admin.RelatedOnlyFieldListFilter)]
+    """Catalog-update tasks (Art. 11): recorded by the authority or the institution (the add
+    form), completed by the institution and closed by the authority after review (actions)."""
+
+    list_display = ["org", "authority", "status", "update_due_at", "review_due_at", "overdue", "deadline_provisional", "created_at"]
+    list_filter = ["status", OverdueTaskFilter, ("authority", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["org", "authority"]
     search_fields = ["org__name", "reason"]
+    actions = ["complete", "close"]
+    policy_actions = {"complete": "catalog_task.complete", "close": "catalog_task.close"}
+    done_message = _("%(n)s tasks done.")
+
+    def visible(self, user):
+        return policies.visible_catalog_tasks(user)
+
+    @admin.display(boolean=True, description=_("overdue"))
+    def overdue(self, obj):
+        return obj.is_overdue()
+
+    def has_add_permission(self, request):
+        return policies.can(request.user, "catalog_task.create")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """The task is made by catalog_task_create, which sets both deadlines."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = CatalogTaskForm(request.POST or None, initial={"org": request.user.org_id})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                task = services.catalog_task_create(actor=request.user, org=data["org"], reason=data["reason"], basis=data["basis"])
+            except DomainError as exc:
+                for field, errors in (exc.errors or {None: [exc.message]}).items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, str(error))
+            else:
+                messages.success(request, _("Catalog-update task recorded: update due %(due)s.") % {
+                    "due": timezone.localtime(task.update_due_at).strftime("%Y-%m-%d %H:%M"),
+                })
+                return HttpResponseRedirect(reverse("admin:catalog_catalogtask_change", args=[task.pk]))
+        context = {
+            **self.admin_site.each_context(request), "title": _("Record a catalog-update task"), "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/catalog/resource/action_form.html", context)
+
+    @admin.action(description=_("Catalog updated (institution)"))
+    def complete(self, request, queryset):
+        return self._with_comment(
+            request, queryset, "complete", _("Catalog updated (institution)"),
+            lambda t, comment: services.catalog_task_complete(actor=request.user, task=t, comment=comment),
+            form_class=OptionalCommentForm,
+        )
+
+    @admin.action(description=_("Update reviewed, close (authority)"))
+    def close(self, request, queryset):
+        return self._with_comment(
+            request, queryset, "close", _("Update reviewed, close (authority)"),
+            lambda t, comment: services.catalog_task_close(actor=request.user, task=t, comment=comment),
+            form_class=OptionalCommentForm,
+        )

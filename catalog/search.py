@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -53,10 +54,16 @@ def _bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
+def normalise(text: str) -> str:
+    """Full-width letters, digits and punctuation as their usual forms (NFKC), so that
+    ＩＰｖ６ and IPv6 are one word, in the index and in queries alike."""
+    return unicodedata.normalize("NFKC", text or "")
+
+
 def lexemes(text: str) -> list[str]:
     """The index lexemes of a text, in first-seen order, without duplicates."""
     seen: dict[str, None] = {}
-    for run in _RUN.findall(text or ""):
+    for run in _RUN.findall(normalise(text)):
         if _is_cjk(run):
             if len(run) == 1:
                 seen.setdefault(run, None)
@@ -86,22 +93,68 @@ class Term:
     prefix: bool = False
 
 
+# Single characters that join words rather than carry meaning; dropped from a query between
+# words ("户籍的信息" looks for 户籍 and 信息).
+FUNCTION_CHARACTERS = frozenset("的之与和及或并在于了是为把被对从")
+
+
+def _query_words(run: str) -> list[str]:
+    """The words of a run of Chinese characters of a query. jieba cuts a word its dictionary
+    does not know into single characters (犬只 → 犬 只, 龘靐 → 龘 靐) and splits some
+    compounds into a word and a character (元宇宙 → 元 宇宙): consecutive single characters
+    are joined back into one word, and a single character left alone joins the word before
+    it (or after it, at the start), so the query looks for what was typed, contiguously.
+    Function characters between words are dropped."""
+    words: list[str] = []
+    pending = ""  # single characters not yet joined
+    attach_next = False  # a lone character at the start joins the next word
+
+    def flush() -> None:
+        nonlocal pending, attach_next
+        if len(pending) == 1 and words:
+            words[-1] += pending  # 区块 + 链
+        elif len(pending) == 1:
+            attach_next = True
+            return
+        elif pending:
+            words.append(pending)
+        pending = ""
+
+    for piece in _jieba().cut(run):
+        if len(piece) == 1:
+            if piece in FUNCTION_CHARACTERS and (pending or words):
+                flush()
+                if attach_next:  # 我的: the character stands alone
+                    words.append(pending)
+                    pending, attach_next = "", False
+                continue
+            pending += piece
+            continue
+        flush()
+        if attach_next:
+            piece, pending, attach_next = pending + piece, "", False  # 元 + 宇宙
+        words.append(piece)
+    flush()
+    if attach_next:
+        words.append(pending)  # a query of one character
+    return words
+
+
 def parse_query(q: str) -> list[Term]:
     terms: list[Term] = []
-    singles: list[str] = []
-    for run in _RUN.findall(q or ""):
+    for run in _RUN.findall(normalise(q)):
         if not _is_cjk(run):
             terms.append(Term(((run.lower()[:60],),)))
             continue
-        for word in _jieba().cut(run):
+        for word in _query_words(run):
             if len(word) == 1:
-                singles.append(word)
+                terms.append(Term(((word,),), prefix=True))  # a query of one character
             elif len(word) == 2:
                 terms.append(Term(((word,),)))
             else:
                 terms.append(Term(((word,), tuple(_bigrams(word)))))
-    if not terms and singles:
-        terms = [Term(((s,),), prefix=True) for s in singles]
+    if any(not t.prefix for t in terms):  # "户籍 的": a lone function character adds nothing
+        terms = [t for t in terms if not (t.prefix and t.alternatives[0][0] in FUNCTION_CHARACTERS)]
     return terms[:MAX_QUERY_TERMS]
 
 

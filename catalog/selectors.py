@@ -296,8 +296,13 @@ def _counts_postgres(qs: QuerySet[Resource]) -> tuple[dict[str, Counter], dict[i
         f"{per_code} UNION ALL "
         f"(SELECT {len(codes)}, NULL, t.source_org_id, t.n, o.name, NULL FROM (SELECT source_org_id, n FROM g WHERE g = 1 "
         f"ORDER BY n DESC, source_org_id LIMIT {MAX_FK_VALUES:d}) AS t LEFT JOIN {org_table} o ON o.id = t.source_org_id) "
-        f"UNION ALL (SELECT {len(codes) + 1}, NULL, t.region_id, t.n, r.name, r.code FROM (SELECT region_id, n FROM g WHERE g = 2 "
-        f"ORDER BY n DESC, region_id LIMIT {MAX_FK_VALUES:d}) AS t LEFT JOIN {region_table} r ON r.id = t.region_id)"
+        # A region counts the entries of every division below it, as the region filter finds them
+        # (catalog.filters.region_subtree_q: the code's prefix of its level).
+        f"UNION ALL (SELECT {len(codes) + 1}, NULL, r.id, SUM(t.n)::bigint, r.name, r.code "
+        f"FROM (SELECT region_id, n FROM g WHERE g = 2) AS t JOIN {region_table} c ON c.id = t.region_id "
+        f"JOIN {region_table} r ON r.code IN (c.code, left(c.code, 4) || '00', left(c.code, 2) || '0000') "
+        f"AND c.code LIKE (CASE r.level WHEN 'province' THEN left(r.code, 2) WHEN 'city' THEN left(r.code, 4) "
+        f"ELSE r.code END) || '%%' GROUP BY r.id ORDER BY SUM(t.n) DESC, r.id LIMIT {MAX_FK_VALUES:d})"
     )
     with prepared.cursor() as cur:
         cur.execute(query, params)
@@ -325,6 +330,20 @@ def _counts_generic(qs: QuerySet[Resource]) -> dict[str, Counter]:
     return counts
 
 
+def _with_parent_regions(counter: Counter) -> Counter:
+    """Per region, the entries of it and of every division below it (the region filter's
+    subtree; _counts_postgres does the same in SQL)."""
+    if not counter:
+        return counter
+    own = dict(Region.objects.filter(pk__in=list(counter)).values_list("pk", "code"))
+    candidates = {f(code) for code in own.values() for f in (lambda c: c, lambda c: c[:4] + "00", lambda c: c[:2] + "0000")}
+    out: Counter = Counter()
+    for region in Region.objects.filter(code__in=candidates).only("pk", "code", "level"):
+        prefix = region.subtree_prefix
+        out[region.pk] = sum(n for pk, n in counter.items() if own.get(pk, "").startswith(prefix))
+    return out
+
+
 def _most_common(counter: Counter, limit: int | None = None) -> list[tuple[Any, int]]:
     """Most frequent first, ties by value (the same on every backend)."""
     return sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:limit]
@@ -340,6 +359,7 @@ def resource_facets(qs: QuerySet[Resource]) -> dict[str, list[dict[str, Any]]]:
         top = {name: _most_common(counts[name], MAX_FK_VALUES) for name in ("source_org", "region")}
     else:
         counts = _counts_generic(qs)
+        counts["region"] = _with_parent_regions(counts["region"])
         top = {name: _most_common(counts[name], MAX_FK_VALUES) for name in ("source_org", "region")}
         org_names = dict(
             Organization.objects.filter(pk__in=[v for v, _n in top["source_org"]]).order_by().values_list("pk", "name")

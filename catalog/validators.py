@@ -7,6 +7,9 @@ GB 11714-1997 (organization code, 组织机构代码): characters 9–17 of the 
 only to generate demo codes that are valid under both standards.
 """
 
+import re
+import unicodedata
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -57,3 +60,16 @@ def validate_uscc(value: str) -> None:
             code="check_char",
             params={"expected": expected},
         )
+
+
+# Standard codes of data items (数据元标识符): one data element has one code, so the spellings
+# a keyboard or a spreadsheet can produce of it are one: full-width forms folded (NFKC),
+# invisible format characters and spaces removed, letters in capitals.
+STANDARD_CODE = re.compile(r"[A-Z0-9](?:[A-Z0-9._/:-]{0,62}[A-Z0-9])?")
+_INVISIBLE = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+")
+
+
+def standard_code(value) -> str:
+    """The canonical spelling of a data item's standard code ('' for nothing)."""
+    text = unicodedata.normalize("NFKC", str(value if value is not None else ""))
+    return _INVISIBLE.sub("", text).upper()

@@ -53,7 +53,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "catalog.apps.CatalogAdminConfig",  # django.contrib.admin with our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -111,7 +111,11 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Writers queue for the lock (BEGIN IMMEDIATE) instead of failing with "database is
+    # locked" when a read transaction turns into a write; readers don't wait for writers (WAL).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
 elif "postgresql" in DATABASES["default"]["ENGINE"]:
     # psycopg prepares a statement that a server-binding cursor (catalog.prepared: the
     # catalog's list, search and facet statements) has run this many times; Django's own
@@ -262,7 +266,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "catalog.api.common.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["catalog.api.common.StrictFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["catalog.api.renderers.FastJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["catalog.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "catalog.api.common.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["catalog.security.ApiThrottle"],

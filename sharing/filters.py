@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.choices import Role
+from catalog.filters import StrictBooleanFilter
 
 from .choices import GrantStatus, RequestKind, RequestStatus
 from .models import Dispute, Grant, RequestFiling, SharingRequest
@@ -29,7 +30,7 @@ class SharingRequestFilter(df.FilterSet):
     role = df.ChoiceFilter(
         choices=[("mine", "mine"), ("to_decide", "to_decide"), ("filed_with_me", "filed_with_me")], method="filter_role"
     )
-    overdue = df.BooleanFilter(method="filter_overdue")
+    overdue = StrictBooleanFilter(method="filter_overdue")
     resource = df.NumberFilter(field_name="resource_id")
     requester_org = df.NumberFilter(field_name="requester_org_id")
     source_org = df.NumberFilter(field_name="source_org_id")
@@ -68,7 +69,7 @@ class GrantFilter(df.FilterSet):
     status = df.ChoiceFilter(choices=GrantStatus.choices)
     org = df.NumberFilter(field_name="org_id")
     resource = df.NumberFilter(field_name="resource_id")
-    missing_feedback = df.BooleanFilter(method="filter_missing_feedback")
+    missing_feedback = StrictBooleanFilter(method="filter_missing_feedback")
 
     class Meta:
         model = Grant

@@ -599,13 +599,14 @@ def grant_revoke(*, actor, grant: Grant, reason: str, now: dt.datetime | None = 
 
 
 @transaction.atomic
-def grants_end_for_resource(*, actor, resource: Resource, now: dt.datetime | None = None) -> int:
-    """A retired resource ends its grants (called by the catalog's retire service)."""
+def grants_end_for_resource(*, actor, resource: Resource, now: dt.datetime | None = None, reason: str | None = None) -> int:
+    """End the grants of a resource that may no longer be shared: retired, or published
+    anew as not shared (called by the catalog's services)."""
     now = now or timezone.now()
     count = 0
     active = Grant.objects.select_for_update(of=("self",)).select_related("resource", "org")
     for grant in active.filter(resource=resource, status=GrantStatus.ACTIVE):
-        _grant_end(grant, status=GrantStatus.REVOKED, reason=_("The resource was retired from the catalog."), actor=actor,
+        _grant_end(grant, status=GrantStatus.REVOKED, reason=reason or _("The resource was retired from the catalog."), actor=actor,
                    event_type="grant.revoked", now=now)
         count += 1
     return count

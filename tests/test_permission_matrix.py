@@ -45,7 +45,8 @@ def only(allowed, otherwise=403, **over):
 
 ADMIN = {"admin"}
 AUDIT_READERS = {"admin", "own_cdo", "authority", "auditor", "other_authority"}
-CATALOG_STAFF = {"admin", "own_staff", "other_staff"}
+# A platform administrator sees every entry but does none of the catalog's legal acts.
+CATALOG_STAFF = {"own_staff", "other_staff"}
 
 # (method, path) → (target object key or None, {actor: expected})
 MATRIX = {
@@ -77,15 +78,15 @@ MATRIX = {
     ("GET", "/api/v1/resources/"): (None, everyone()),
     ("POST", "/api/v1/resources/"): (None, only(CATALOG_STAFF)),
     ("GET", "/api/v1/resources/{pk}/"): ("resource", everyone()),
-    ("PATCH", "/api/v1/resources/{pk}/"): ("resource", only({"admin", "own_staff"})),
-    ("DELETE", "/api/v1/resources/{pk}/"): ("draft", only({"admin", "own_staff"}, 404, own_approver=403, own_cdo=403, authority=403)),
-    ("POST", "/api/v1/resources/{pk}/submit/"): ("draft", only({"admin", "own_staff"}, 404, own_approver=403, own_cdo=403, authority=403)),
-    ("POST", "/api/v1/resources/{pk}/approve/"): ("resource", only({"admin", "authority"})),
-    ("POST", "/api/v1/resources/{pk}/return/"): ("resource", only({"admin", "authority"})),
-    ("POST", "/api/v1/resources/{pk}/retire/"): ("resource", only({"admin", "own_staff", "authority"})),
+    ("PATCH", "/api/v1/resources/{pk}/"): ("resource", only({"own_staff"})),
+    ("DELETE", "/api/v1/resources/{pk}/"): ("draft", only({"own_staff"}, 404, admin=403, own_approver=403, own_cdo=403, authority=403)),
+    ("POST", "/api/v1/resources/{pk}/submit/"): ("draft", only({"own_staff"}, 404, admin=403, own_approver=403, own_cdo=403, authority=403)),
+    ("POST", "/api/v1/resources/{pk}/approve/"): ("resource", only({"authority"})),
+    ("POST", "/api/v1/resources/{pk}/return/"): ("resource", only({"authority"})),
+    ("POST", "/api/v1/resources/{pk}/retire/"): ("resource", only({"own_staff", "authority"})),
     ("GET", "/api/v1/resources/{pk}/versions/"): ("resource", everyone()),
     ("GET", "/api/v1/resources/{pk}/refreshes/"): ("resource", everyone()),
-    ("POST", "/api/v1/resources/{pk}/refreshes/"): ("resource", only({"admin", "own_staff", "own_approver", "own_cdo"})),
+    ("POST", "/api/v1/resources/{pk}/refreshes/"): ("resource", only({"own_staff", "own_approver", "own_cdo"})),
     ("GET", "/api/v1/resources/export/"): (None, everyone()),
     ("GET", "/api/v1/resources/facets/"): (None, everyone()),
     ("GET", "/api/v1/resources/stale/"): (None, everyone()),
@@ -95,11 +96,11 @@ MATRIX = {
     ("GET", "/api/v1/resource-filings/{pk}/"): ("resource_filing", only(
         {"admin", "own_staff", "own_approver", "own_cdo", "authority", "auditor"}, 404)),
     ("GET", "/api/v1/catalog-tasks/"): (None, everyone()),
-    ("POST", "/api/v1/catalog-tasks/"): (None, only({"admin", "authority", "other_authority", "own_staff", "own_cdo", "other_staff"})),
+    ("POST", "/api/v1/catalog-tasks/"): (None, only({"authority", "other_authority", "own_staff", "own_cdo", "other_staff"})),
     ("GET", "/api/v1/catalog-tasks/{pk}/"): ("task", only({"admin", "own_staff", "own_approver", "own_cdo", "authority", "auditor"}, 404)),
-    ("POST", "/api/v1/catalog-tasks/{pk}/complete/"): ("task", only({"admin", "own_staff", "own_cdo"}, 404, own_approver=403,
+    ("POST", "/api/v1/catalog-tasks/{pk}/complete/"): ("task", only({"own_staff", "own_cdo"}, 404, admin=403, own_approver=403,
                                                                     authority=403, auditor=403)),
-    ("POST", "/api/v1/catalog-tasks/{pk}/close/"): ("task", only({"admin", "authority"}, 404, own_staff=403, own_approver=403,
+    ("POST", "/api/v1/catalog-tasks/{pk}/close/"): ("task", only({"authority"}, 404, admin=403, own_staff=403, own_approver=403,
                                                                  own_cdo=403, auditor=403)),
     # sharing: the request is other_staff's institution asking own institution's resource
     ("GET", "/api/v1/sharing-requests/"): (None, everyone()),

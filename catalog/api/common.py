@@ -191,24 +191,42 @@ def _error_body(detail, code, errors=None) -> dict:
     return body
 
 
+def _message(detail) -> str:
+    """An error message; DRF's few untranslated ones in the caller's language."""
+    if getattr(detail, "code", None) == "null" and str(detail) == "No data provided":
+        return _("The body is empty (null): send a JSON object.")
+    return str(detail)
+
+
 def _flatten_errors(data) -> dict:
-    """DRF's nested error data as {field: [messages]}."""
+    """DRF's nested error data as {field: [messages]}: `items[1].name` for the second item's
+    name (as the services name it), `scope_regions[0]` for a list's first value."""
     if isinstance(data, dict):
         out = {}
         for key, value in data.items():
             if isinstance(value, dict):
                 for sub, msgs in _flatten_errors(value).items():
-                    out[f"{key}.{sub}"] = msgs
+                    out[_join(key, sub)] = msgs
             elif isinstance(value, list) and value and isinstance(value[0], dict):
                 for i, item in enumerate(value):
                     for sub, msgs in _flatten_errors(item).items():
                         out[f"{key}[{i}].{sub}"] = msgs
             else:
-                out[key] = [str(v) for v in (value if isinstance(value, list) else [value])]
+                out[str(key)] = [_message(v) for v in (value if isinstance(value, list) else [value])]
         return out
     if isinstance(data, list):
-        return {"non_field_errors": [str(v) for v in data]}
-    return {"non_field_errors": [str(data)]}
+        return {"non_field_errors": [_message(v) for v in data]}
+    return {"non_field_errors": [_message(data)]}
+
+
+def _join(key, sub: str) -> str:
+    """`key` + the path `sub` below it; an integer path step is a list index: items[1].name."""
+    head, _dot, rest = sub.partition(".")
+    if head.isdigit():
+        return f"{key}[{head}]" + (f".{rest}" if rest else "")
+    if head.startswith("[") or not head:
+        return f"{key}{sub}"
+    return f"{key}.{sub}"
 
 
 def exception_handler(exc, context):

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from catalog.api.common import PolicyPermission
 from catalog.api.views import PolicyViewSet
 from catalog.errors import Forbidden, RuleViolation
+from catalog.filters import StrictBooleanFilter
 
 from .. import notifications, webhooks
 from ..models import Notification, Webhook
@@ -27,7 +28,7 @@ from .notification_serializers import (
 
 
 class NotificationFilter(df.FilterSet):
-    unread = df.BooleanFilter(field_name="read_at", lookup_expr="isnull")
+    unread = StrictBooleanFilter(field_name="read_at", lookup_expr="isnull")
     type = df.CharFilter()
 
     class Meta:

@@ -127,3 +127,60 @@ def test_search_index_follows_a_new_version(api, staff, authority_user, requeste
     clerk.post(f"/api/v1/resources/{rid}/submit/")
     api(authority_user).post(f"/api/v1/resources/{rid}/approve/")
     assert _search(api(requester), "市场主体") == ["市场主体登记信息"]
+
+
+@pytest.fixture
+def unseen(staff, authority_user):
+    """Entries with words no dictionary holds, and near misses that share a part of them."""
+    entries = [
+        ("城市宠物犬只登记", "养犬管理"),
+        ("政务龘靐数据", "示例"),
+        ("元宇宙政务数据", "虚拟空间"),
+        ("宇宙射线监测数据", "天文观测"),
+        ("区块链存证记录", "电子存证"),
+        ("区块划分与存证", "网格管理"),
+        ("ＩＰｖ６地址分配表", "５Ｇ基站与网络地址"),
+    ]
+    for i, (name, summary) in enumerate(entries):
+        publish_entry(staff, authority_user, name=name, summary=summary, keywords=[], sharing_type="unconditional",
+                      items=[_item(f"U{i}", "记录编号")])
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("犬只", ["城市宠物犬只登记"]),  # jieba cuts it into 犬 只: found as typed
+        ("犬只 登记", ["城市宠物犬只登记"]),  # every word must match
+        ("龘靐", ["政务龘靐数据"]),
+        ("政务龘靐", ["政务龘靐数据"]),  # not 元宇宙政务数据: 龘靐 is not dropped
+        ("元宇宙", ["元宇宙政务数据"]),  # not 宇宙射线: 元 is part of the word
+        ("区块链", ["区块链存证记录"]),  # not 区块划分
+        ("ipv6", ["ＩＰｖ６地址分配表"]),  # full-width text is found by its usual form …
+        ("ＩＰｖ６", ["ＩＰｖ６地址分配表"]),  # … and the other way round
+        ("5G", ["ＩＰｖ６地址分配表"]),
+        ("犬只的登记", ["城市宠物犬只登记"]),  # a function character between words adds nothing
+    ],
+)
+def test_words_no_dictionary_knows(api, requester, unseen, query, expected):
+    assert _search(api(requester), query) == expected
+
+
+def test_region_facet_counts_what_the_region_filter_finds(api, requester, staff, authority_user, catalog):
+    """A city's count includes its districts and the province's includes every city, as the
+    region filter does: choosing a facet value lists as many entries as it showed."""
+    from catalog.choices import OrgKind, Role
+
+    from ..factories import OrganizationFactory, make_user, region
+
+    futian = OrganizationFactory(name="深圳市福田区民政局(测试)", region=region("440304"))
+    OrganizationFactory(name="深圳市政务服务数据管理局(测试)", kind=OrgKind.AUTHORITY, region=region("440300"))
+    sz_reviewer = make_user("sz_reviewer", OrganizationFactory(name="福田区数据局(测试)", kind=OrgKind.AUTHORITY,
+                                                                region=region("440304")), [Role.AUTHORITY])
+    publish_entry(make_user("futian_clerk", futian, [Role.STAFF]), sz_reviewer, name="福田区婚姻登记信息",
+                  sharing_type="unconditional", items=[_item("F1", "登记日期")])
+    client = api(requester)
+    facets = client.get("/api/v1/resources/facets/", {"q": "登记"}).json()["facets"]["region"]
+    by_code = {f["code"]: f["count"] for f in facets}
+    assert by_code == {"440000": 4, "440300": 1, "440304": 1}
+    for f in facets:
+        assert client.get("/api/v1/resources/", {"q": "登记", "region": f["value"]}).json()["count"] == f["count"], f

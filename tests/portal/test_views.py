@@ -65,7 +65,7 @@ def test_entry_buttons_fit_the_tier(world):
 def test_draft_of_another_institution_is_404(world):
     from catalog import services
 
-    draft = services.resource_create(actor=world.clerk, source_org=world.source_org, data={"name": "草稿", "sharing_type": "unconditional"})
+    draft = services.resource_create(actor=world.clerk, source_org=world.source_org, data={"name": "草稿", "sharing_type": "unconditional", "open_reason": "legal_prohibition"})
     assert client_for(world.requester).get(f"/catalog/{draft.pk}/").status_code == 404
     assert client_for(world.requester).get(f"/my/catalog/{draft.pk}/edit/").status_code == 404
     assert client_for(world.clerk).get(f"/catalog/{draft.pk}/").status_code == 200
@@ -160,7 +160,7 @@ def test_request_form_errors_from_the_service(world):
 def test_editor_shows_item_errors_on_their_row(world):
     data = {
         "name": "测试", "classification": "department", "data_form": "table", "sharing_type": "unconditional", "sharing_method": "api",
-        "network": "extranet", "open_type": "closed", "update_frequency": "daily", "security_grade": "2",
+        "network": "extranet", "open_type": "closed", "open_reason": "personal_privacy", "update_frequency": "daily", "security_grade": "2",
         "items-TOTAL_FORMS": "2", "items-INITIAL_FORMS": "0", "items-MIN_NUM_FORMS": "0", "items-MAX_NUM_FORMS": "1000",
         "items-0-code": "A1", "items-0-name": "甲", "items-0-data_type": "string", "items-0-ORDER": "1", "items-0-is_source": "on",
         "items-1-code": "A1", "items-1-name": "乙", "items-1-data_type": "string", "items-1-ORDER": "2", "items-1-is_source": "on",
@@ -180,7 +180,7 @@ def test_editor_shows_item_errors_on_their_row(world):
 def test_authority_reviews_and_returns_with_comment_required(world):
     from catalog import services
 
-    r = services.resource_create(actor=world.clerk, source_org=world.source_org, data={"name": "待审", "sharing_type": "unconditional"})
+    r = services.resource_create(actor=world.clerk, source_org=world.source_org, data={"name": "待审", "sharing_type": "unconditional", "open_reason": "legal_prohibition"})
     services.resource_submit(actor=world.clerk, resource=r)
     c = client_for(world.authority)
     response = c.get("/authority/")

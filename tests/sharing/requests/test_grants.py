@@ -104,3 +104,21 @@ def test_usage_reports_and_missing_feedback(api, requester, approver, granted):
     bad = api(requester).post(f"/api/v1/grants/{granted.pk}/usage/", {"period_start": end.isoformat(), "period_end": start.isoformat()},
                               format="json")
     assert bad.status_code == 400
+
+
+def test_a_new_version_that_is_not_shared_ends_the_grants(api, approver, authority_user, source_org, granted):
+    """The published version is shareable until the new one is published; from then its terms apply."""
+    from catalog.choices import Role
+
+    from ...factories import make_user
+
+    clerk = make_user("psb-clerk", source_org, [Role.STAFF])
+    revision = catalog_services.resource_update(
+        actor=clerk, resource=granted.resource, data={"sharing_type": "none", "sharing_basis": "《中华人民共和国居民身份证法》第十九条"}
+    )
+    catalog_services.resource_submit(actor=clerk, resource=revision)
+    assert check(api(approver), granted, granted.items)["allowed"] is True  # still the published version's terms
+    catalog_services.resource_approve(actor=authority_user, resource=revision)
+    granted.refresh_from_db()
+    assert granted.status == "revoked" and "2" in granted.end_reason
+    assert check(api(approver), granted, granted.items)["allowed"] is False

@@ -205,7 +205,7 @@ def test_foreign_resource_reference_is_refused(api, requester, source_org, autho
     from catalog import services as catalog_services
 
     draft = catalog_services.resource_create(
-        actor=None, source_org=source_org, data={"name": "草稿目录", "sharing_type": "unconditional"},
+        actor=None, source_org=source_org, data={"name": "草稿目录", "sharing_type": "unconditional", "open_reason": "legal_prohibition"},
         items=[{"code": "DX0001", "name": "字段"}],
     )
     response = api(requester).post(URL, payload(draft, items=["DX0001"]), format="json")
