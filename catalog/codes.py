@@ -5,6 +5,9 @@ column layout the catalog clerks use. Change a code here and every format follow
 from __future__ import annotations
 
 import datetime as dt
+import re
+
+from django.utils.translation import gettext as _
 
 from .choices import (
     Classification,
@@ -95,8 +98,38 @@ FREQUENCY_URIS = {
 
 # Classification and security grade in the spreadsheets: the code prefix letter; grades 1–4.
 CLASSIFICATION_CODES = dict(CLASSIFICATION_PREFIX)
-YES = {"是", "1", "y", "yes", "true", "Y", "TRUE", "√"}
-NO = {"否", "0", "n", "no", "false", "N", "FALSE", ""}
+# Yes/no cells (compared in lower case; an Excel TRUE/FALSE cell is a bool and taken as such).
+YES = {"是", "1", "y", "yes", "true", "t", "√"}
+NO = {"否", "0", "n", "no", "false", "f", "×", ""}
+
+# Several values in one cell (keywords, scope), and keywords given as one string in the API:
+# separated by commas, semicolons (ASCII or full-width), 、 or white space. The exports join
+# them with MULTI_VALUE_JOIN, so a keyword may contain none of these (checked by
+# keywords_problem) and every list comes back as it went out.
+MULTI_VALUE_SPLIT = re.compile(r"[,，;；、\s]+")
+MULTI_VALUE_JOIN = "、"
+MAX_KEYWORDS = 30
+MAX_KEYWORD_LENGTH = 50
+
+
+def split_values(text: str) -> list[str]:
+    return [p for p in MULTI_VALUE_SPLIT.split(text) if p]
+
+
+def keywords_problem(words: list[str]) -> str | None:
+    """What is wrong with a list of keywords (each already stripped), for people; or None."""
+    joined = [w for w in words if MULTI_VALUE_SPLIT.search(w)]
+    if joined:
+        return _("A keyword may not contain commas, semicolons, 、 or spaces (separate keywords instead): %(keyword)s") % {
+            "keyword": joined[0]
+        }
+    if any(len(w) > MAX_KEYWORD_LENGTH for w in words) or len(words) > MAX_KEYWORDS:
+        return _("At most %(n)s keywords of at most %(length)s characters each.") % {
+            "n": MAX_KEYWORDS,
+            "length": MAX_KEYWORD_LENGTH,
+        }
+    return None
+
 
 # The workbook layout the catalog clerks use: (header, field, code list or None). The entries
 # sheet is keyed by 序号, which the items sheet refers to in 资源序号. Export writes the same
@@ -128,7 +161,12 @@ ENTRY_COLUMNS: list[tuple[str, str, dict | None]] = [
     ("采集单位（统一社会信用代码）", "collecting_org", None),
     ("核准单位（统一社会信用代码）", "verifying_org", None),
 ]
-EXPORT_EXTRA_COLUMNS = ["资源代码", "提供单位", "提供单位代码", "所属区划", "版本", "发布日期", "最近更新"]
+# 资源代码: empty for a new entry; the code of an entry of the importing institution to update
+# that entry (an export can be edited and imported again). Optional on import, in the template.
+CODE_COLUMN = "资源代码"
+EXPORT_EXTRA_COLUMNS = [CODE_COLUMN, "提供单位", "提供单位代码", "所属区划", "版本", "发布日期", "最近更新"]
+# The template's example rows carry this in 序号 / 资源序号; import skips them.
+EXAMPLE_KEY = "示例"
 ITEM_COLUMNS: list[tuple[str, str, dict | None]] = [
     ("资源序号", "key", None),
     ("信息项编码", "code", None),

@@ -1,9 +1,13 @@
 """Bulk import of catalog entries from the clerks' Excel workbook, and export of the published
 catalog as CSV, Excel and DCAT (JSON-LD). Column layout and numeric codes: catalog/codes.py.
 
-Import is all or nothing: every row is checked (shape first, then the services' rules inside
-one transaction); if any row fails, the transaction is rolled back and every bad row is
-reported with its sheet, row number and reason."""
+Import is all or nothing. Every cell is read and checked against the model field it goes to
+(its choices, length and integer range — the range every database holds, so SQLite refuses
+what PostgreSQL would), then every entry goes through the services (resource_create for a row
+without a resource code, resource_update for a row with the code of one of the institution's
+entries) inside one transaction. If anything fails, the transaction is rolled back and every
+bad cell is reported with its sheet, row, column header and reason. Example rows of the
+template (序号 示例) are never imported."""
 
 from __future__ import annotations
 
@@ -11,35 +15,82 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import DataError, models, transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import codes
-from .choices import ClosedReason, ItemDataType, OrgKind, SecurityGrade
-from .errors import DomainError
-from .models import Organization, Resource
-from .spreadsheets import safe_cell
+from . import codes, policies
+from .choices import Classification, ClosedReason, ItemDataType, OpenType, OrgKind, RegionLevel, ResourceStatus, SecurityGrade
+from .errors import DomainError, InvalidTransition
+from .models import DataElementSource, Organization, Region, Resource, ResourceItem
+from .spreadsheets import safe_cell, unguard, xlsx_row
+from .validators import standard_code
 
 MAX_IMPORT_ROWS = 2000
 
 
 class ImportFailed(Exception):
-    """Some rows are wrong; `rows` holds {sheet, row, column, message} for each."""
+    """Nothing was imported. `rows` holds {sheet, row, column, message} for each problem; a
+    problem with the file itself has an empty sheet and column and `row` None."""
 
     def __init__(self, rows: list[dict[str, Any]]):
         self.rows = rows
-        super().__init__(f"{len(rows)} bad row(s)")
+        super().__init__(f"{len(rows)} problem(s)")
+
+
+class ImportResult(list):
+    """The entries an import wrote (created or updated), in the order of their rows; apart
+    in `created`, `updated` and `unchanged` (rows that changed nothing in a published entry:
+    no new version was made)."""
+
+    def __init__(self):
+        super().__init__()
+        self.created: list[Resource] = []
+        self.updated: list[Resource] = []
+        self.unchanged: list[Resource] = []
+
+
+def _problem(sheet: str, row: int | None, column: str, message) -> dict[str, Any]:
+    return {"sheet": sheet, "row": row, "column": column, "message": str(message)}
 
 
 # --- template -------------------------------------------------------------------------------
 
 
+def _instructions() -> list[str]:
+    names = {"entries": codes.ENTRY_SHEET, "items": codes.ITEM_SHEET, "example": codes.EXAMPLE_KEY, "code": codes.CODE_COLUMN}
+    return [
+        _(
+            "One row of the sheet %(entries)s per entry; its data items go on the sheet %(items)s, where 资源序号 is "
+            "the entry's 序号."
+        )
+        % names,
+        _("Rows whose 序号 (or 资源序号) is %(example)s are examples: they are never imported. Delete them or leave them.")
+        % names,
+        _(
+            "%(code)s: leave it empty to create a new draft entry. Give the code of an entry of your institution to "
+            "update it: a published entry gets a new draft version, an entry under review cannot be changed. The items "
+            "listed for it replace its items; with none listed, its items stay as they are."
+        )
+        % names,
+        _(
+            "Several values in one cell: separate them with 、 (commas, semicolons or spaces work too). A keyword "
+            "cannot contain these characters."
+        ),
+        _("Yes/no columns: 是 or 否 (TRUE/FALSE, yes/no and 1/0 work too)."),
+        _("If any cell is wrong nothing is imported, and every wrong cell is reported with its sheet, row and column."),
+    ]
+
+
 def _code_help() -> list[list[str]]:
-    lines = [["列", "代码", "含义"]]
+    lines = [[_("Column"), _("Code"), _("Meaning")]]
     for header, _field, mapping in codes.ENTRY_COLUMNS + codes.ITEM_COLUMNS:
         if mapping:
             for value, code in mapping.items():
@@ -50,54 +101,92 @@ def _code_help() -> list[list[str]]:
         lines.append(["不予开放理由", reason.value, str(reason.label)])
     for grade in SecurityGrade:
         lines.append(["安全级别", str(grade.value), str(grade.label)])
-    lines.append(["是否个人敏感信息 / 是否源头数据项", "是 / 否", ""])
-    lines.append(["多个值", "以逗号、分号或顿号分隔", ""])
+    lines.append(["是否个人敏感信息 / 是否源头数据项", "是 / 否", _("TRUE/FALSE, yes/no and 1/0 work too")])
     return lines
 
 
 def template_workbook() -> bytes:
-    """The empty workbook with one example entry and its items, and the code lists."""
+    """The empty workbook with one example entry and its items (marked 示例 and skipped on
+    import), the optional 资源代码 column, and the instructions and code lists."""
     from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
 
     wb = Workbook()
     entries = wb.active
     entries.title = codes.ENTRY_SHEET
-    entries.append([h for h, _f, _m in codes.ENTRY_COLUMNS])
-    entries.append([
-        1, "居民户籍信息（示例）", "本省户籍人口的户籍登记信息", "户籍,人口", "1", "2", "仅限履行法定职责所需",
-        "《中华人民共和国户口登记条例》", "government", "440000", "1", "1", "3", "personal_privacy", "", "2", "P", "",
-        2, "《中华人民共和国户口登记条例》", "", "",
-    ])
+    entries.append([h for h, _f, _m in codes.ENTRY_COLUMNS] + [codes.CODE_COLUMN])
+    entries.append(
+        [
+            codes.EXAMPLE_KEY,
+            "居民户籍信息（示例）",
+            "本省户籍人口的户籍登记信息",
+            "户籍、人口",
+            "1",
+            "2",
+            "仅限履行法定职责所需",
+            "《中华人民共和国户口登记条例》",
+            "government",
+            "440000",
+            "1",
+            "1",
+            "3",
+            "personal_privacy",
+            "",
+            "2",
+            "P",
+            "",
+            2,
+            "《中华人民共和国户口登记条例》",
+            "",
+            "",
+            "",
+        ]
+    )
     items = wb.create_sheet(codes.ITEM_SHEET)
     items.append([h for h, _f, _m in codes.ITEM_COLUMNS])
-    items.append([1, "DE0001（示例）", "公民身份号码", "C", 18, "18位公民身份号码", "是", "是"])
-    items.append([1, "DE0002（示例）", "姓名", "C", 50, "", "是", "是"])
-    help_sheet = wb.create_sheet(codes.HELP_SHEET)
-    for line in _code_help():
-        help_sheet.append(line)
+    items.append([codes.EXAMPLE_KEY, "EXAMPLE-0001", "公民身份号码", "C", 18, "18位公民身份号码", "是", "是"])
+    items.append([codes.EXAMPLE_KEY, "EXAMPLE-0002", "姓名", "C", 50, "", "是", "是"])
+    note = _("Example row (序号 %(example)s): it is not imported. Delete it or leave it, and add your own rows below.") % {
+        "example": codes.EXAMPLE_KEY
+    }
+    example_font, example_fill = Font(italic=True, color="808080"), PatternFill("solid", fgColor="F2F2F2")
     for sheet in (entries, items):
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                cell.font, cell.fill = example_font, example_fill
+        sheet["A2"].comment = Comment(note, "catalog")
+        for header in sheet[1]:
+            header.font = Font(bold=True)
         for column in sheet.columns:
             sheet.column_dimensions[column[0].column_letter].width = 18
+        sheet.freeze_panes = "A2"
+    help_sheet = wb.create_sheet(codes.HELP_SHEET)
+    for line in _instructions():
+        help_sheet.append([line])
+    help_sheet.append([])
+    for line in _code_help():
+        help_sheet.append(line)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
-# --- import ---------------------------------------------------------------------------------
+# --- import: reading and checking cells -----------------------------------------------------
 
 
 def _text(value) -> str:
+    """A cell as text: numbers without a needless .0, stripped, without the apostrophe that
+    guards a text starting with = + - @ (catalog.spreadsheets)."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    return unguard(str(value).strip())
 
 
 def _split(value) -> list[str]:
-    import re
-
-    return [p for p in re.split(r"[,，;；、\s]+", _text(value)) if p]
+    return codes.split_values(_text(value))
 
 
 def _coded(value, mapping: dict, header: str) -> str:
@@ -117,185 +206,376 @@ def _coded(value, mapping: dict, header: str) -> str:
 
 
 def _bool(value, header: str) -> bool:
-    text = _text(value)
+    """是/否; an Excel TRUE/FALSE cell (a bool); yes/no, true/false, 1/0 in any case."""
+    if isinstance(value, bool):
+        return value
+    text = _text(value).lower()
     if text in codes.YES:
         return True
     if text in codes.NO:
         return False
-    raise ValueError(_("%(column)s must be 是 or 否.") % {"column": header})
+    raise ValueError(_("%(column)s must be 是 or 否 (TRUE/FALSE, yes/no and 1/0 work too).") % {"column": header})
 
 
-def _rows(sheet, columns) -> Iterable[tuple[int, dict[str, Any]]]:
-    """(Excel row number, {field: raw value}) of the non-empty rows, by header name."""
+def _fits(model, field_name: str, value) -> None:
+    """Raise ValueError with the model field's own message unless `value` fits the column:
+    its choices, blank rule and max_length, and for an integer the range Django gives that
+    field on every database (SQLite would store more than PostgreSQL accepts)."""
+    field = model._meta.get_field(field_name)
+    try:
+        field.clean(value, None)
+        if isinstance(field, models.IntegerField) and value is not None:
+            low, high = BaseDatabaseOperations.integer_field_ranges[field.get_internal_type()]
+            MinValueValidator(low)(value)
+            MaxValueValidator(high)(value)
+    except ValidationError as exc:
+        raise ValueError(" ".join(exc.messages)) from None
+
+
+def _entry_field(field: str, header: str, value, mapping, orgs: dict[str, Organization]):
+    """The value of one cell of the entries sheet for the model field `field`; raises
+    ValueError with the reason. `_SKIP` for an empty optional coded cell (the field's
+    default, or unchanged when updating)."""
+    if mapping is not None:
+        if _text(value) == "" and field != "sharing_type":
+            return _SKIP
+        return _coded(value, mapping, header)
+    if field == "keywords":
+        words = list(dict.fromkeys(_split(value)))
+        problem = codes.keywords_problem(words)
+        if problem:
+            raise ValueError(problem)
+        return words
+    if field == "scope_org_kinds":
+        kinds = _split(value)
+        bad = [k for k in kinds if k not in OrgKind.values]
+        if bad:
+            raise ValueError(_("Unknown institution kind: %(kinds)s.") % {"kinds": ", ".join(bad)})
+        return kinds
+    if field == "scope_regions":
+        return _split(value)
+    if field == "open_reason":
+        text = _text(value)
+        if text and text not in ClosedReason.values:
+            raise ValueError(_("%(value)s is not a reason for not opening.") % {"value": text})
+        return text
+    if field == "security_grade":
+        text = _text(value)
+        if not text:
+            return _SKIP
+        if text not in {str(g.value) for g in SecurityGrade}:
+            raise ValueError(_("The security grade is 1, 2, 3 or 4."))
+        return int(text)
+    if field in ("collecting_org", "verifying_org"):
+        text = _text(value).upper()
+        if not text:
+            return _SKIP
+        if text not in orgs:
+            raise ValueError(_("No institution has the code %(code)s.") % {"code": text})
+        return orgs[text]
+    text = _text(value)
+    if field == "name" and not text:
+        raise ValueError(_("The entry needs a name."))
+    return text
+
+
+_SKIP = object()
+_ORG_FIELDS = ("collecting_org", "verifying_org")
+
+
+def _parse_entry(raw: dict[str, Any], orgs: dict[str, Organization]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The entry's fields from one row, and the (column header, reason) of each bad cell."""
+    data: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for header, field, mapping in codes.ENTRY_COLUMNS:
+        if field == "key":
+            continue
+        try:
+            value = _entry_field(field, header, raw.get(field), mapping, orgs)
+            if value is _SKIP:
+                continue
+            if field not in _ORG_FIELDS:
+                _fits(Resource, field, value)
+        except ValueError as exc:
+            problems.append((header, str(exc)))
+            continue
+        data[field] = value
+    return data, problems
+
+
+def _parse_item(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """A data item from one row of the items sheet, and the (column header, reason) of each
+    bad cell."""
+    headers = {field: header for header, field, _m in codes.ITEM_COLUMNS}
+    item: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+
+    def read(field, parse):
+        try:
+            value = parse(raw.get(field))
+            _fits(ResourceItem, field, value)
+        except ValueError as exc:
+            problems.append((headers[field], str(exc)))
+        else:
+            item[field] = value
+
+    def code(value):
+        text = _text(value)
+        if not text:
+            raise ValueError(_("The item needs its standard code."))
+        return text
+
+    def name(value):
+        text = _text(value)
+        if not text:
+            raise ValueError(_("The item needs a name."))
+        return text
+
+    def data_type(value):
+        return _coded(value, codes.ITEM_TYPE_CODES, headers["data_type"]) if _text(value) else ItemDataType.STRING
+
+    def length(value):
+        text = _text(value)
+        if not text:
+            return None
+        if not text.isdigit():
+            raise ValueError(_("The length must be a whole number."))
+        return int(text)
+
+    read("code", code)
+    read("name", name)
+    read("data_type", data_type)
+    read("length", length)
+    read("description", _text)
+    read("is_sensitive", lambda v: _bool(v, headers["is_sensitive"]))
+    read("is_source", lambda v: _bool(v, headers["is_source"]) if _text(v) or isinstance(v, bool) else True)
+    return item, problems
+
+
+def _rows(sheet, columns, optional: Iterable[tuple[str, str]] = ()) -> Iterable[tuple[int, dict[str, Any]]]:
+    """(Excel row number, {field: raw value}) of the non-empty rows, by header name. The
+    `optional` (header, field) columns may be absent."""
     rows = sheet.iter_rows(values_only=True)
-    header = [(_text(h)) for h in next(rows, [])]
+    header = [_text(h) for h in next(rows, [])]
     index = {}
     for name, field, _mapping in columns:
         if name in header:
             index[field] = header.index(name)
     missing = [name for name, field, _m in columns if field not in index]
     if missing:
-        raise ImportFailed([{"sheet": sheet.title, "row": 1, "column": ", ".join(missing), "message": _("Missing column.")}])
+        raise ImportFailed([_problem(sheet.title, 1, ", ".join(missing), _("Missing column."))])
+    for name, field in optional:
+        if name in header:
+            index[field] = header.index(name)
     for number, row in enumerate(rows, start=2):
         if row is None or all(v is None or _text(v) == "" for v in row):
             continue
         yield number, {field: (row[i] if i < len(row) else None) for field, i in index.items()}
 
 
-def _parse_entry(raw: dict[str, Any], orgs: dict[str, Organization]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for header, field, mapping in codes.ENTRY_COLUMNS:
-        value = raw.get(field)
-        if field == "key":
-            continue
-        if mapping is not None:
-            if _text(value) == "" and field != "sharing_type":
-                continue
-            data[field] = _coded(value, mapping, header)
-        elif field == "keywords":
-            data[field] = _split(value)
-        elif field == "scope_org_kinds":
-            kinds = _split(value)
-            bad = [k for k in kinds if k not in OrgKind.values]
-            if bad:
-                raise ValueError(_("Unknown institution kind: %(kinds)s.") % {"kinds": ", ".join(bad)})
-            data[field] = kinds
-        elif field == "scope_regions":
-            data[field] = _split(value)
-        elif field == "open_reason":
-            text = _text(value)
-            if text and text not in ClosedReason.values:
-                raise ValueError(_("%(value)s is not a reason for not opening.") % {"value": text})
-            data[field] = text
-        elif field == "security_grade":
-            text = _text(value)
-            if text:
-                if text not in {str(g.value) for g in SecurityGrade}:
-                    raise ValueError(_("The security grade is 1, 2, 3 or 4."))
-                data[field] = int(text)
-        elif field in ("collecting_org", "verifying_org"):
-            text = _text(value).upper()
-            if text:
-                if text not in orgs:
-                    raise ValueError(_("No institution has the code %(code)s.") % {"code": text})
-                data[field] = orgs[text]
+# --- import: writing ------------------------------------------------------------------------
+
+
+_ITEM_PATH = re.compile(r"^items\[(\d+)\](?:\.(\w+))?$")
+
+
+def _header(field: str, columns) -> str:
+    for header, name, _m in columns:
+        if name == field:
+            return header
+    return ""
+
+
+class _Row:
+    """One entry of the workbook: its row, parsed fields, resource code and item rows."""
+
+    def __init__(self, number: int, data: dict[str, Any], code: str):
+        self.number, self.data, self.code = number, data, code
+        self.items: list[tuple[int, dict[str, Any]]] = []
+        self.bad = False
+        self.target: Resource | None = None  # the entry to update (_find_targets)
+
+    def errors_of(self, exc: Exception, source_org: Organization) -> list[dict[str, Any]]:
+        """The problems a service raised for this entry, each at its sheet, row and column
+        (an item's field path `items[1].code` is that item's row and column)."""
+        if isinstance(exc, DataError):
+            return [_problem(codes.ENTRY_SHEET, self.number, "", _("A value is out of the range the field can hold."))]
+        if isinstance(exc, ValidationError):
+            fields = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+            code = ""
         else:
-            data[field] = _text(value)
-    if not data.get("name"):
-        raise ValueError(_("The entry needs a name."))
-    return data
+            fields = exc.errors or {"": [exc.message]}
+            code = exc.code
+        out = []
+        for field, messages in fields.items():
+            message = messages[0] if messages else ""
+            if field == "items" and code == "source_conflict":
+                out += self._source_conflicts(message, source_org)
+                continue
+            match = _ITEM_PATH.match(field)
+            if match or field == "items":
+                index = int(match.group(1)) if match else 0
+                column = _header(match.group(2) or "", codes.ITEM_COLUMNS) if match else ""
+                if index < len(self.items):
+                    out.append(_problem(codes.ITEM_SHEET, self.items[index][0], column, message))
+                    continue
+            column = _header(field, codes.ENTRY_COLUMNS)
+            if not column and isinstance(exc, InvalidTransition):
+                column = codes.CODE_COLUMN
+            out.append(_problem(codes.ENTRY_SHEET, self.number, column, message))
+        return out
+
+    def _source_conflicts(self, message: str, source_org: Organization) -> list[dict[str, Any]]:
+        """The item rows whose code another institution holds as its source (Art. 14)."""
+        wanted = {standard_code(item["code"]): number for number, item in self.items if item.get("is_source", True)}
+        held = set(DataElementSource.objects.filter(code__in=list(wanted)).exclude(org=source_org).values_list("code", flat=True))
+        header = _header("code", codes.ITEM_COLUMNS)
+        rows = [number for code, number in wanted.items() if code in held]
+        if not rows:
+            return [_problem(codes.ENTRY_SHEET, self.number, "", message)]
+        return [_problem(codes.ITEM_SHEET, number, header, message) for number in rows]
 
 
-def _parse_item(raw: dict[str, Any]) -> dict[str, Any]:
-    item = {
-        "code": _text(raw.get("code")),
-        "name": _text(raw.get("name")),
-        "data_type": _coded(raw.get("data_type"), codes.ITEM_TYPE_CODES, "数据类型") if _text(raw.get("data_type")) else ItemDataType.STRING,
-        "description": _text(raw.get("description")),
-        "is_sensitive": _bool(raw.get("is_sensitive"), "是否个人敏感信息"),
-        "is_source": _bool(raw.get("is_source"), "是否源头数据项") if _text(raw.get("is_source")) else True,
-    }
-    length = _text(raw.get("length"))
-    if length:
-        if not length.isdigit():
-            raise ValueError(_("The length must be a whole number."))
-        item["length"] = int(length)
-    if not item["code"]:
-        raise ValueError(_("The item needs its standard code."))
-    if not item["name"]:
-        raise ValueError(_("The item needs a name."))
-    return item
-
-
-def import_workbook(*, actor, source_org: Organization, content: bytes) -> list[Resource]:
-    """Create a draft entry for each row of the entries sheet, with its items. All or nothing:
-    raises ImportFailed with every bad row."""
+def import_workbook(*, actor, source_org: Organization, content: bytes) -> ImportResult:
+    """Create a draft entry for each row of the entries sheet without a resource code, and
+    update the entry of `source_org` whose code a row gives; with their items. All or
+    nothing: raises ImportFailed with every problem."""
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
     from . import services
 
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, ValueError, OSError, Exception) as exc:  # noqa: BLE001 - any unreadable file
-        raise ImportFailed([{"sheet": "", "row": 0, "column": "", "message": _("Not an Excel workbook (.xlsx): %(error)s") % {"error": type(exc).__name__}}])
+    except Exception:  # noqa: BLE001 - whatever openpyxl raises, the file is not a workbook it can read
+        raise ImportFailed([_problem("", None, "", _("The file is not an Excel workbook (.xlsx)."))]) from None
     errors: list[dict[str, Any]] = []
     for name in (codes.ENTRY_SHEET, codes.ITEM_SHEET):
         if name not in wb.sheetnames:
-            errors.append({"sheet": name, "row": 0, "column": "", "message": _("The sheet is missing.")})
+            errors.append(_problem(name, None, "", _("The sheet is missing.")))
     if errors:
         raise ImportFailed(errors)
     orgs = {o.code: o for o in Organization.objects.all().only("id", "code", "name")}
 
-    entries: dict[str, tuple[int, dict[str, Any]]] = {}
-    for number, raw in _rows(wb[codes.ENTRY_SHEET], codes.ENTRY_COLUMNS):
+    entries: dict[str, _Row] = {}
+    examples = 0
+    code_header = codes.CODE_COLUMN
+    for number, raw in _rows(wb[codes.ENTRY_SHEET], codes.ENTRY_COLUMNS, optional=[(code_header, "resource_code")]):
         key = _text(raw.get("key"))
+        if key == codes.EXAMPLE_KEY:
+            examples += 1
+            continue
         if not key:
-            errors.append({"sheet": codes.ENTRY_SHEET, "row": number, "column": "序号", "message": _("The row needs its number (序号).")})
+            errors.append(_problem(codes.ENTRY_SHEET, number, "序号", _("The row needs its number (序号).")))
             continue
         if key in entries:
-            errors.append({"sheet": codes.ENTRY_SHEET, "row": number, "column": "序号", "message": _("The number %(key)s is used twice.") % {"key": key}})
+            errors.append(_problem(codes.ENTRY_SHEET, number, "序号", _("The number %(key)s is used twice.") % {"key": key}))
             continue
-        try:
-            entries[key] = (number, _parse_entry(raw, orgs))
-        except ValueError as exc:
-            errors.append({"sheet": codes.ENTRY_SHEET, "row": number, "column": "", "message": str(exc)})
-            entries[key] = (number, {})
+        data, problems = _parse_entry(raw, orgs)
+        row = entries[key] = _Row(number, data, _text(raw.get("resource_code")).upper())
+        for header, message in problems:
+            errors.append(_problem(codes.ENTRY_SHEET, number, header, message))
+        row.bad = bool(problems)
         if len(entries) > MAX_IMPORT_ROWS:
-            raise ImportFailed([{"sheet": codes.ENTRY_SHEET, "row": number, "column": "", "message": _("At most %(n)s entries per workbook.") % {"n": MAX_IMPORT_ROWS}}])
-    items: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+            raise ImportFailed(
+                [_problem(codes.ENTRY_SHEET, number, "", _("At most %(n)s entries per workbook.") % {"n": MAX_IMPORT_ROWS})]
+            )
     for number, raw in _rows(wb[codes.ITEM_SHEET], codes.ITEM_COLUMNS):
         key = _text(raw.get("key"))
-        if key not in entries:
-            errors.append({"sheet": codes.ITEM_SHEET, "row": number, "column": "资源序号", "message": _("No entry has the number %(key)s.") % {"key": key or _("(empty)")}})
+        if key == codes.EXAMPLE_KEY:
             continue
-        try:
-            items.setdefault(key, []).append((number, _parse_item(raw)))
-        except ValueError as exc:
-            errors.append({"sheet": codes.ITEM_SHEET, "row": number, "column": "", "message": str(exc)})
+        if key not in entries:
+            errors.append(
+                _problem(
+                    codes.ITEM_SHEET, number, "资源序号", _("No entry has the number %(key)s.") % {"key": key or _("(empty)")}
+                )
+            )
+            continue
+        item, problems = _parse_item(raw)
+        for header, message in problems:
+            errors.append(_problem(codes.ITEM_SHEET, number, header, message))
+        entries[key].items.append((number, item))
+        entries[key].bad |= bool(problems)
     if not entries and not errors:
-        errors.append({"sheet": codes.ENTRY_SHEET, "row": 2, "column": "", "message": _("The workbook has no entries.")})
+        message = _("The workbook has no entries to import.")
+        if examples:
+            message = _("The workbook has no entries to import: rows marked %(example)s are examples and are not imported.") % {
+                "example": codes.EXAMPLE_KEY
+            }
+        raise ImportFailed([_problem(codes.ENTRY_SHEET, None, "", message)])
+    errors += _find_targets(entries, source_org, actor)
 
-    created: list[Resource] = []
+    result = ImportResult()
     with transaction.atomic():
-        for key, (number, data) in entries.items():
-            if not data:
+        for row in entries.values():
+            if row.bad:
                 continue
+            items = [item for _n, item in row.items]
             try:
                 with transaction.atomic():
-                    created.append(
-                        services.resource_create(
-                            actor=actor, source_org=source_org, data=data, items=[i for _n, i in items.get(key, [])]
+                    if row.target is None:
+                        resource = services.resource_create(actor=actor, source_org=source_org, data=row.data, items=items)
+                        result.created.append(resource)
+                    else:
+                        resource = services.resource_update(
+                            actor=actor, resource=row.target, data=row.data, items=items if row.items else None
                         )
-                    )
-            except DomainError as exc:
-                for field, messages in (exc.errors or {"": [exc.message]}).items():
-                    sheet, row = codes.ENTRY_SHEET, number
-                    if field.startswith("items"):
-                        sheet = codes.ITEM_SHEET
-                        rows = items.get(key, [])
-                        index = field[6:].split("]")[0] if field.startswith("items[") else ""
-                        if index.isdigit() and int(index) < len(rows):
-                            row = rows[int(index)][0]
-                        elif rows:
-                            row = rows[0][0]
-                    errors.append({"sheet": sheet, "row": row, "column": _header(field), "message": str(messages[0])})
+                        if resource.pk == row.target.pk and resource.status == ResourceStatus.PUBLISHED:
+                            result.unchanged.append(resource)  # the service made no new version
+                            continue
+                        result.updated.append(resource)
+            except (DomainError, ValidationError, DataError) as exc:
+                errors += row.errors_of(exc, source_org)
+                continue
+            result.append(resource)
         if errors:
             transaction.set_rollback(True)
     if errors:
-        errors.sort(key=lambda e: (e["sheet"] != codes.ENTRY_SHEET, e["row"]))
+        order = {codes.ENTRY_SHEET: 0, codes.ITEM_SHEET: 1}
+        errors.sort(key=lambda e: (order.get(e["sheet"], -1), e["row"] or 0))
         raise ImportFailed(errors)
-    return created
+    return result
 
 
-def _header(field: str) -> str:
-    for header, name, _m in codes.ENTRY_COLUMNS + codes.ITEM_COLUMNS:
-        if name == field:
-            return header
-    return field
+def _find_targets(entries: dict[str, _Row], source_org: Organization, actor) -> list[dict[str, Any]]:
+    """Set `target` on each row: None for a new entry, else the entry of `source_org` whose
+    code the row gives. Returns the problems: a code of no entry of the institution (another
+    institution's entries are not its to change), a code given twice, an entry the actor may
+    not edit."""
+    wanted = {row.code for row in entries.values() if row.code}
+    if not wanted:
+        return []
+    found = {
+        r.code: r
+        for r in Resource.objects.filter(code__in=wanted, source_org=source_org, revision_of__isnull=True).select_related(
+            "source_org"
+        )
+    }
+    errors, seen = [], set()
+    for row in entries.values():
+        if not row.code:
+            continue
+        resource = found.get(row.code)
+        if resource is None:
+            message = _("No entry of your institution has the resource code %(code)s.") % {"code": row.code}
+        elif row.code in seen:
+            message = _("The resource code %(code)s is given in two rows.") % {"code": row.code}
+        elif not policies.can(actor, "resource.update", resource):
+            message = _("You may not edit the entry %(code)s.") % {"code": row.code}
+        else:
+            row.target = resource
+            seen.add(row.code)
+            continue
+        seen.add(row.code)
+        row.bad = True
+        errors.append(_problem(codes.ENTRY_SHEET, row.number, codes.CODE_COLUMN, message))
+    return errors
 
 
 # --- export ---------------------------------------------------------------------------------
+
+
+def _multi(values) -> str:
+    return codes.MULTI_VALUE_JOIN.join(map(str, values or []))
 
 
 def _entry_row(resource: Resource) -> list[Any]:
@@ -308,13 +588,17 @@ def _entry_row(resource: Resource) -> list[Any]:
         if mapping is not None:
             row.append(mapping.get(value, value))
         elif field in ("keywords", "scope_org_kinds", "scope_regions"):
-            row.append(",".join(map(str, value or [])))
+            row.append(_multi(value))
         elif field in ("collecting_org", "verifying_org"):
             row.append(value.code if value is not None else "")
         else:
             row.append(value if value is not None else "")
     row += [
-        resource.code, resource.source_org.name, resource.source_org.code, resource.region.code, resource.version,
+        resource.code,
+        resource.source_org.name,
+        resource.source_org.code,
+        resource.region.code,
+        resource.version,
         resource.published_at.astimezone(timezone.get_current_timezone()).date().isoformat() if resource.published_at else "",
         resource.updated_at.astimezone(timezone.get_current_timezone()).isoformat(timespec="seconds"),
     ]
@@ -324,8 +608,13 @@ def _entry_row(resource: Resource) -> list[Any]:
 def _item_rows(resource: Resource) -> list[list[Any]]:
     return [
         [
-            resource.pk, item.code, item.name, codes.ITEM_TYPE_CODES.get(item.data_type, item.data_type),
-            item.length if item.length is not None else "", item.description, "是" if item.is_sensitive else "否",
+            resource.pk,
+            item.code,
+            item.name,
+            codes.ITEM_TYPE_CODES.get(item.data_type, item.data_type),
+            item.length if item.length is not None else "",
+            item.description,
+            "是" if item.is_sensitive else "否",
             "是" if item.is_source else "否",
         ]
         for item in resource.items.all()
@@ -336,24 +625,30 @@ def export_queryset(qs):
     return qs.select_related("source_org", "region", "collecting_org", "verifying_org").prefetch_related("items").order_by("code")
 
 
+def open_catalog():
+    """The entries anyone may harvest without signing in (the DCAT export): published and
+    open, or open on conditions — never a not-open entry, never an unpublished one."""
+    return Resource.objects.filter(status=ResourceStatus.PUBLISHED, open_type__in=[OpenType.OPEN, OpenType.CONDITIONAL_OPEN])
+
+
 def export_csv(resources: Iterable[Resource]) -> str:
     """One line per entry (columns of the entries sheet and the extras), items in one column
-    as `code:name` separated by semicolons. UTF-8 with BOM so that Excel opens it as such."""
+    as `code:name` separated by semicolons. UTF-8 with BOM so that Excel opens it as such.
+    Formula-like texts get the apostrophe guard (CSV has no text cells)."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow([h for h, _f, _m in codes.ENTRY_COLUMNS] + codes.EXPORT_EXTRA_COLUMNS + ["信息项"])
     for resource in resources:
         items = ";".join(f"{i.code}:{i.name}" for i in resource.items.all())
-        writer.writerow([_csv_safe(v) for v in _entry_row(resource)] + [_csv_safe(items)])
+        writer.writerow([safe_cell(v) for v in _entry_row(resource)] + [safe_cell(items)])
     return out.getvalue()
 
 
-_csv_safe = safe_cell  # formula neutralisation, the one rule of catalog/spreadsheets.py
-
-
 def export_xlsx(resources: Iterable[Resource]) -> bytes:
-    """The workbook of the import layout with the extra columns; it can be imported again."""
+    """The workbook of the import layout with the extra columns; it can be imported again
+    (the 资源代码 column updates the entries). Formula-like texts are written as text cells,
+    as they are."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
@@ -362,15 +657,21 @@ def export_xlsx(resources: Iterable[Resource]) -> bytes:
     entries.append([h for h, _f, _m in codes.ENTRY_COLUMNS] + codes.EXPORT_EXTRA_COLUMNS)
     items.append([h for h, _f, _m in codes.ITEM_COLUMNS])
     for resource in resources:
-        entries.append([_csv_safe(v) for v in _entry_row(resource)])
+        entries.append(xlsx_row(entries, _entry_row(resource)))
         for row in _item_rows(resource):
-            items.append([_csv_safe(v) for v in row])
+            items.append(xlsx_row(items, row))
     help_sheet = wb.create_sheet(codes.HELP_SHEET)
+    for line in _instructions():
+        help_sheet.append(xlsx_row(help_sheet, [line]))
+    help_sheet.append([])
     for line in _code_help():
-        help_sheet.append(line)
+        help_sheet.append(xlsx_row(help_sheet, line))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# --- DCAT -----------------------------------------------------------------------------------
 
 
 DCAT_CONTEXT = {
@@ -380,7 +681,10 @@ DCAT_CONTEXT = {
     "owl": "http://www.w3.org/2002/07/owl#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
     "adms": "http://www.w3.org/ns/adms#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
 }
+DCAT_PATH = "/api/v1/resources/export/?fmt=dcat"
+CHINESE = "http://publications.europa.eu/resource/authority/language/ZHO"
 
 
 def _date(value: dt.datetime | None) -> dict[str, str] | None:
@@ -389,19 +693,46 @@ def _date(value: dt.datetime | None) -> dict[str, str] | None:
     return {"@value": value.astimezone(timezone.get_current_timezone()).isoformat(timespec="seconds"), "@type": "xsd:dateTime"}
 
 
-def export_dcat(resources: Iterable[Resource], *, base_url: str) -> str:
-    """The published catalog as a DCAT (v2/v3, DCAT-AP style) JSON-LD document, harvestable by
-    CKAN's DCAT harvester. Access rights map the open attribute to the EU vocabulary."""
+def _texts(make) -> list[dict[str, str]]:
+    """A translated text in Chinese and English, as JSON-LD literals with their languages."""
+    out = []
+    for language, tag in (("zh-hans", "zh"), ("en", "en")):
+        with translation.override(language):
+            out.append({"@value": str(make()), "@language": tag})
+    return out
+
+
+def catalog_region(region_id) -> Region | None:
+    """The region a catalog export is scoped to (its `region` filter), else the province."""
+    if region_id:
+        found = Region.objects.filter(pk=region_id).first()
+        if found is not None:
+            return found
+    return Region.objects.filter(level=RegionLevel.PROVINCE).order_by("code").first()
+
+
+def _agent(org: Organization, base: str) -> dict[str, Any]:
+    return {
+        "@id": f"{base}/api/v1/organizations/{org.pk}/",
+        "@type": "foaf:Organization",
+        "foaf:name": org.name,
+        "dct:identifier": org.code,
+    }
+
+
+def export_dcat(resources: Iterable[Resource], *, base_url: str, region: Region | None = None) -> str:
+    """The catalog as a DCAT (v2/v3, DCAT-AP style) JSON-LD document, harvestable by CKAN's
+    DCAT harvester. Access rights map the open attribute to the EU vocabulary. The themes
+    (classifications) and places (regions) are described in the document itself, under
+    `<base>/api/v1/resources/export/?fmt=dcat#…`, which anyone may read; the catalog's
+    publisher is the data authority of `region` (the catalog's scope; the province's when
+    none)."""
     base = base_url.rstrip("/")
+    document_id = f"{base}{DCAT_PATH}"
+    scheme_id = f"{document_id}#themes"
     datasets = []
     for r in resources:
         uri = f"{base}/api/v1/resources/{r.pk}/"
-        publisher = {
-            "@id": f"{base}/api/v1/organizations/{r.source_org_id}/",
-            "@type": "foaf:Organization",
-            "foaf:name": r.source_org.name,
-            "dct:identifier": r.source_org.code,
-        }
         dataset = {
             "@id": uri,
             "@type": "dcat:Dataset",
@@ -409,15 +740,21 @@ def export_dcat(resources: Iterable[Resource], *, base_url: str) -> str:
             "dct:title": {"@value": r.name, "@language": "zh"},
             "dct:description": {"@value": r.summary or r.name, "@language": "zh"},
             "dcat:keyword": [{"@value": k, "@language": "zh"} for k in (r.keywords or [])],
-            "dct:publisher": publisher,
+            "dct:publisher": _agent(r.source_org, base),
             "dct:accessRights": {"@id": codes.ACCESS_RIGHTS[r.open_type]},
             "dct:accrualPeriodicity": {"@id": codes.FREQUENCY_URIS[r.update_frequency]},
-            "dcat:theme": {"@id": f"{base}/api/v1/classifications/{r.classification}"},
-            "dct:spatial": {"@id": f"http://www.stats.gov.cn/xzqh/{r.region.code}", "dct:identifier": r.region.code},
+            "dcat:theme": {"@id": f"{document_id}#theme-{r.classification}"},
+            "dct:spatial": {
+                "@id": f"{document_id}#region-{r.region.code}",
+                "@type": "dct:Location",
+                "dct:identifier": r.region.code,
+                "skos:prefLabel": {"@value": r.region.name, "@language": "zh"},
+            },
+            "dct:language": {"@id": CHINESE},
             "owl:versionInfo": str(r.version),
             "dcat:landingPage": {"@id": uri},
             "dct:rights": {"@value": str(r.get_sharing_type_display()), "@language": "zh"},
-            "adms:identifier": {"@type": "adms:Identifier", "dct:identifier": r.code},
+            "adms:identifier": {"@type": "adms:Identifier", "skos:notation": r.code},
             "dcat:distribution": [
                 {
                     "@id": f"{uri}#distribution",
@@ -432,13 +769,38 @@ def export_dcat(resources: Iterable[Resource], *, base_url: str) -> str:
             dataset["dct:issued"] = _date(r.published_at)
         dataset["dct:modified"] = _date(r.updated_at)
         datasets.append(dataset)
+    scheme = {
+        "@id": scheme_id,
+        "@type": "skos:ConceptScheme",
+        "dct:title": _texts(lambda: _("Classifications of the public-data resource catalog")),
+        "skos:hasTopConcept": [
+            {
+                "@id": f"{document_id}#theme-{c.value}",
+                "@type": "skos:Concept",
+                "skos:notation": codes.CLASSIFICATION_CODES[c],
+                "skos:prefLabel": _texts(lambda c=c: c.label),
+                "skos:inScheme": {"@id": scheme_id},
+                "skos:topConceptOf": {"@id": scheme_id},
+            }
+            for c in Classification
+        ],
+    }
+    place = region.name if region is not None else ""
     document = {
         "@context": DCAT_CONTEXT,
-        "@id": f"{base}/api/v1/resources/export/?fmt=dcat",
+        "@id": document_id,
         "@type": "dcat:Catalog",
-        "dct:title": {"@value": "公共数据资源目录", "@language": "zh"},
-        "dct:description": {"@value": "已发布的公共数据资源目录", "@language": "zh"},
+        "dct:title": _texts(lambda: _("%(region)s public-data resource catalog") % {"region": place}),
+        "dct:description": _texts(
+            lambda: _("The published entries of the %(region)s public-data resource catalog.") % {"region": place}
+        ),
+        "dct:language": {"@id": CHINESE},
+        "foaf:homepage": {"@id": f"{base}/"},
+        "dcat:themeTaxonomy": scheme,
         "dct:modified": _date(timezone.now()),
-        "dcat:dataset": datasets,
     }
+    authority = policies.reviewing_authority(Organization(region=region)) if region is not None else None
+    if authority is not None:
+        document["dct:publisher"] = _agent(authority, base)
+    document["dcat:dataset"] = datasets
     return json.dumps(document, ensure_ascii=False, indent=1)

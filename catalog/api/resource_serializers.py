@@ -4,7 +4,6 @@ tasks). They translate; the services in catalog.services decide."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -16,12 +15,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .. import codes
 from ..choices import OrgKind, ResourceStatus
 from ..models import CatalogTask, Organization, Resource, ResourceFiling, ResourceItem, ResourceRefresh, ResourceVersion
 from .serializers import SaneDateTimeField
 
 _DATETIME = serializers.DateTimeField()
-_KEYWORD_SPLIT = re.compile(r"[,，;；、\s]+")
 ITEM_FIELDS = ("code", "name", "data_type", "length", "description", "is_sensitive", "is_source")
 
 
@@ -77,16 +76,19 @@ class ResourceListSerializer(serializers.ListSerializer):
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}})
 class KeywordsField(serializers.Field):
-    """A list of keywords; a string separated by commas, semicolons or 、 is accepted too."""
+    """A list of keywords; a string separated by commas, semicolons, 、 or spaces is accepted
+    too. A keyword contains none of these separators, so that the spreadsheet exports (one
+    cell, joined with 、) read back as the same list (catalog.codes)."""
 
     def to_internal_value(self, data):
         if isinstance(data, str):
-            data = _KEYWORD_SPLIT.split(data)
+            data = codes.split_values(data)
         if not isinstance(data, list) or not all(isinstance(k, str) for k in data):
             raise serializers.ValidationError(_("A list of keywords is required."))
         words = [k.strip() for k in data if k and k.strip()]
-        if any(len(k) > 50 for k in words) or len(words) > 30:
-            raise serializers.ValidationError(_("At most 30 keywords of at most 50 characters each."))
+        problem = codes.keywords_problem(words)
+        if problem:
+            raise serializers.ValidationError(problem)
         return list(dict.fromkeys(words))
 
     def to_representation(self, value):
@@ -97,7 +99,8 @@ class ResourceItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = ResourceItem
         fields = ["code", "name", "data_type", "length", "description", "is_sensitive", "is_source"]
-        extra_kwargs = {"description": {"required": False}, "is_source": {"required": False}}
+        # length: the range PostgreSQL's integer holds, on SQLite too (DRF asks the database).
+        extra_kwargs = {"description": {"required": False}, "is_source": {"required": False}, "length": {"max_value": 2**31 - 1}}
 
 
 class ResourceSerializer(serializers.ModelSerializer):
@@ -376,16 +379,20 @@ class CatalogTaskSerializer(serializers.ModelSerializer):
     org = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all(), required=False)
     is_overdue = serializers.SerializerMethodField()
     due_at = serializers.SerializerMethodField()
+    comment = serializers.CharField(
+        read_only=True, help_text="The latest comment: close_comment once reviewed, else completion_comment"
+    )
 
     class Meta:
         model = CatalogTask
         fields = [
             "id", "org", "authority", "reason", "basis", "status", "created_by", "created_at", "update_due_at",
-            "review_due_at", "deadline_provisional", "updated_at", "closed_at", "comment", "due_at", "is_overdue",
+            "review_due_at", "deadline_provisional", "updated_at", "closed_at", "completion_comment", "close_comment",
+            "comment", "due_at", "is_overdue",
         ]
         read_only_fields = [
             "authority", "status", "created_by", "created_at", "update_due_at", "review_due_at",
-            "deadline_provisional", "updated_at", "closed_at", "comment",
+            "deadline_provisional", "updated_at", "closed_at", "completion_comment", "close_comment",
         ]
 
     def get_is_overdue(self, obj) -> bool:

@@ -273,7 +273,7 @@ class ResourceViewSet(
         source_org = data.pop("source_org", None) or request.user.org
         if source_org is None:
             raise RuleViolation(_("You belong to no institution, so you cannot own catalog entries."), field="source_org")
-        if source_org.pk != request.user.org_id and not policies.is_admin(request.user):
+        if source_org.pk != request.user.org_id:
             raise RuleViolation(_("You can create entries only for your own institution."), field="source_org")
         resource = services.resource_create(actor=request.user, source_org=source_org, data=data, items=items)
         return self._out(resource, status.HTTP_201_CREATED)
@@ -353,6 +353,7 @@ class ResourceViewSet(
     # --- search, facets, stale ------------------------------------------------------------
 
     @extend_schema(
+        filters=True,  # `q` and every filter of the list apply (not a list view: spectacular would leave them out)
         responses=inline_serializer("ResourceFacets", {"count": serializers.IntegerField(), "facets": serializers.DictField()}),
         summary="Counts per sharing type, open type, source institution, region, classification, update frequency",
     )
@@ -372,8 +373,14 @@ class ResourceViewSet(
 
     @extend_schema(
         request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
-        responses={201: ImportResultSerializer},
-        summary="Import draft entries from the catalog workbook (.xlsx); all or nothing",
+        responses={
+            201: inline_serializer("ResourceImportResult", {
+                **ImportResultSerializer._declared_fields,  # created, resources (id, code, name, status, version, action)
+                "updated": serializers.IntegerField(help_text="Entries updated by their 资源代码 (a published one: its new draft version)"),
+                "unchanged": serializers.IntegerField(help_text="Rows with the code of a published entry that change nothing"),
+            }),
+        },
+        summary="Import entries from the catalog workbook (.xlsx): new drafts, or updates by 资源代码; all or nothing",
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser], filterset_class=None)
     def import_(self, request):
@@ -383,15 +390,38 @@ class ResourceViewSet(
         if request.user.org is None:
             raise RuleViolation(_("You belong to no institution, so you cannot own catalog entries."), field="file")
         try:
-            created = importexport.import_workbook(actor=request.user, source_org=request.user.org, content=upload.read())
+            result = importexport.import_workbook(actor=request.user, source_org=request.user.org, content=upload.read())
         except importexport.ImportFailed as exc:
-            errors = {f"{e['sheet']}!{e['row']}" + (f" {e['column']}" if e["column"] else ""): [e["message"]] for e in exc.rows}
+            errors: dict[str, list[str]] = {}
+            for e in exc.rows:  # "数据资源!3 共享类型", "数据资源" for a sheet, "file" for the file itself
+                key = (e["sheet"] or "file") + (f"!{e['row']}" if e["row"] is not None else "") + (f" {e['column']}" if e["column"] else "")
+                errors.setdefault(key, []).append(e["message"])
             first = exc.rows[0]
-            detail = _("Nothing was imported: %(n)s row(s) are wrong. First: sheet %(sheet)s, row %(row)s: %(message)s") % {
-                "n": len(exc.rows), "sheet": first["sheet"], "row": first["row"], "message": first["message"],
-            }
+            if first["row"] is None and not first["sheet"]:
+                detail = _("Nothing was imported: %(message)s") % {"message": first["message"]}
+            else:
+                if first["row"] is None:
+                    where = _("sheet %(sheet)s") % first
+                elif first["column"]:
+                    where = _("sheet %(sheet)s, row %(row)s, column %(column)s") % first
+                else:
+                    where = _("sheet %(sheet)s, row %(row)s") % first
+                if len(exc.rows) == 1:
+                    detail = _("Nothing was imported: %(where)s: %(message)s") % {"where": where, "message": first["message"]}
+                else:
+                    detail = _("Nothing was imported: %(n)s problems. The first, %(where)s: %(message)s") % {
+                        "n": len(exc.rows), "where": where, "message": first["message"],
+                    }
             return Response({"detail": detail, "code": "import_failed", "errors": errors, "rows": exc.rows}, status=400)
-        body = {"created": len(created), "resources": [{"id": r.pk, "code": r.code, "name": r.name} for r in created]}
+        created = {r.pk for r in result.created}
+        done = [(r, "created" if r.pk in created else "updated") for r in result] + [(r, "unchanged") for r in result.unchanged]
+        body = {
+            "created": len(result.created), "updated": len(result.updated), "unchanged": len(result.unchanged),
+            "resources": [
+                {"id": r.pk, "code": r.code, "name": r.name, "status": r.status, "version": r.version, "action": what}
+                for r, what in done
+            ],
+        }
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY}, summary="The empty import workbook with code lists")
@@ -404,15 +434,27 @@ class ResourceViewSet(
     @extend_schema(
         # [*…], not list(…): in this class body `list` is the list action above.
         parameters=[OpenApiParameter("fmt", str, enum=[*EXPORT_FORMATS], description="csv, xlsx or dcat (JSON-LD)")],
+        filters=True,  # `q` and every filter of the list apply (not a list view: spectacular would leave them out)
+        auth=[{"apiKey": []}, {"cookieAuth": []}, {}],  # fmt=dcat needs no credentials (open-data harvesters)
         responses={(200, "text/csv"): OpenApiTypes.STR, (200, XLSX): OpenApiTypes.BINARY, (200, "application/ld+json"): OpenApiTypes.OBJECT},
         summary="Export the published catalog (CSV, Excel, DCAT JSON-LD); filters apply",
+        description=(
+            "CSV and Excel: the published entries the caller sees. DCAT (JSON-LD, for open-data portals such as CKAN): "
+            "without credentials, the published entries that are open or open on conditions (never a not-open one); "
+            "with credentials, every published entry the caller sees."
+        ),
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], permission_classes=[])
     def export(self, request):
         fmt = request.query_params.get("fmt", "csv")
+        harvest = fmt == "dcat" and not request.user.is_authenticated
+        if not harvest:  # only the open DCAT catalog is for anyone; the rest needs the export right (401/403)
+            self.permission_classes = type(self).permission_classes
+            self.check_permissions(request)
         if fmt not in EXPORT_FORMATS:
             raise exceptions.ValidationError({"fmt": [_("Choose csv, xlsx or dcat.")]})
-        qs = self.filter_queryset(policies.visible_resources(request.user)).filter(status=ResourceStatus.PUBLISHED)
+        visible = importexport.open_catalog() if harvest else policies.visible_resources(request.user)
+        qs = self.filter_queryset(visible).filter(status=ResourceStatus.PUBLISHED)
         resources = importexport.export_queryset(qs)
         stamp = timezone.localdate().isoformat()
         if fmt == "csv":
@@ -422,8 +464,12 @@ class ResourceViewSet(
             response = HttpResponse(importexport.export_xlsx(resources), content_type=XLSX)
             response["Content-Disposition"] = f'attachment; filename="catalog-{stamp}.xlsx"'
         else:
-            body = importexport.export_dcat(resources, base_url=request.build_absolute_uri("/"))
+            body = importexport.export_dcat(
+                resources, base_url=request.build_absolute_uri("/"),
+                region=importexport.catalog_region(request.query_params.get("region")),
+            )
             response = HttpResponse(body, content_type="application/ld+json; charset=utf-8")
+            response["Vary"] = "Accept-Language, Authorization, Cookie"  # what anyone sees differs from what a caller sees
         return response
 
     @property

@@ -855,7 +855,7 @@ def dashboard(request):
 def dashboard_export(request):
     from openpyxl import Workbook
 
-    from ..spreadsheets import safe_row
+    from ..spreadsheets import xlsx_row
 
     org, months, on_time, overdue, avg, stale = _dashboard_data(request.user)
     wb = Workbook()
@@ -867,19 +867,19 @@ def dashboard_export(request):
     ws = wb.create_sheet("on_time")
     ws.append([_("Institution"), _("Answered"), pgettext("requests answered on time", "On time"), _("On-time rate (%)")])
     for r in on_time:
-        ws.append(safe_row([r["org"], r["answered"], r["on_time"], r["rate"]]))
+        ws.append(xlsx_row(ws, [r["org"], r["answered"], r["on_time"], r["rate"]]))
     ws = wb.create_sheet("overdue")
     ws.append([_("Institution"), _("Overdue requests")])
     for r in overdue:
-        ws.append(safe_row([r["org"], r["n"]]))
+        ws.append(xlsx_row(ws, [r["org"], r["n"]]))
     ws = wb.create_sheet("answer_time")
     ws.append([_("Institution"), _("Average answer time (working days)"), _("Answered")])
     for r in avg:
-        ws.append(safe_row([r["org"], r["days"], r["n"]]))
+        ws.append(xlsx_row(ws, [r["org"], r["days"], r["n"]]))
     ws = wb.create_sheet("stale")
     ws.append([_("Resource code"), _("Name"), _("Source institution"), _("Refresh due")])
     for r in stale:
-        ws.append(safe_row([r.code, r.name, r.source_org.name,
+        ws.append(xlsx_row(ws, [r.code, r.name, r.source_org.name,
                             timezone.localtime(r.refresh_due_at).strftime("%Y-%m-%d %H:%M") if r.refresh_due_at else ""]))
     buf = io.BytesIO()
     wb.save(buf)
