@@ -9,4 +9,4 @@ RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput --verbosity
     && useradd --system --home /app app && mkdir -p /app/var && chown -R app /app/var
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--keep-alive", "30", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--keep-alive", "30", "--timeout", "120", "--access-logfile", "-"]

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -205,20 +205,21 @@ def _check_content(resource: Resource, items: list[dict[str, Any]]) -> None:
 
 
 def _claim_sources(org: Organization, items: list[dict[str, Any]]) -> None:
-    """One data element, one source (Art. 14): refuse an item code that another institution
-    already holds as its source; record this institution's new claims."""
+    """One data element, one source (Art. 14): record this institution's claims on its source
+    items' codes, then refuse the first code that another institution holds (the caller's
+    transaction then undoes the claims). Claiming first makes two institutions claiming the
+    same code at once meet at its unique row: one of them finds the other's."""
     codes = [i["code"] for i in items if i["is_source"]]
     if not codes:
         return
-    for _attempt in range(2):
-        held = DataElementSource.objects.filter(code__in=codes).exclude(org=org).select_related("org").first()
-        if held is not None:
-            raise RuleViolation(
-                _("The data item %(code)s already has a source institution: %(org)s (one data element, one source).")
-                % {"code": held.code, "org": held.org.name},
-                field="items", code="source_conflict",
-            )
-        DataElementSource.objects.bulk_create([DataElementSource(code=c, org=org) for c in codes], ignore_conflicts=True)
+    DataElementSource.objects.bulk_create([DataElementSource(code=c, org=org) for c in codes], ignore_conflicts=True)
+    held = DataElementSource.objects.filter(code__in=codes).exclude(org=org).select_related("org").order_by("code").first()
+    if held is not None:
+        raise RuleViolation(
+            _("The data item %(code)s already has a source institution: %(org)s (one data element, one source).")
+            % {"code": held.code, "org": held.org.name},
+            field="items", code="source_conflict",
+        )
 
 
 def _source_codes(items: Iterable[dict[str, Any]]) -> set[str]:
@@ -234,25 +235,47 @@ def _release_sources(org_id: int, codes: Iterable[str]) -> None:
     DataElementSource.objects.filter(org_id=org_id, code__in=[c for c in codes if c not in used]).delete()
 
 
-def _write_items(resource: Resource, items: list[dict[str, Any]]) -> None:
-    resource.items.all().delete()
+def _write_items(resource: Resource, items: list[dict[str, Any]], *, new: bool = False) -> None:
+    if not new:
+        resource.items.all().delete()
     ResourceItem.objects.bulk_create([ResourceItem(resource=resource, position=i, **item) for i, item in enumerate(items)])
 
 
-def _reindex(resource: Resource, items: list[dict[str, Any]]) -> None:
+def _index(resource: Resource, items: list[dict[str, Any]]) -> None:
     resource.search_name = search.index_text(resource.name)
     resource.search_body = search.index_text(
         resource.summary, " ".join(map(str, resource.keywords or [])), " ".join(i["name"] for i in items), resource.theme
     )
+
+
+def _reindex(resource: Resource, items: list[dict[str, Any]]) -> None:
+    _index(resource, items)
     Resource.objects.filter(pk=resource.pk).update(search_name=resource.search_name, search_body=resource.search_body)
 
 
+def _clean(resource: Resource) -> None:
+    """Validate the entry's fields. The code, the search texts and the institution, region,
+    authority and author (set here from rows just read) need no check, nor the grade's check
+    constraint (its choices are checked): each of those checks is a query, per entry of an
+    import too."""
+    resource.full_clean(
+        exclude=["search_name", "search_body", "code", "source_org", "region", "authority", "created_by"],
+        validate_constraints=False,
+    )
+
+
 def _next_code(org: Organization, classification: str) -> str:
-    seq, _created = ResourceCodeSequence.objects.get_or_create(org=org)
-    seq = ResourceCodeSequence.objects.select_for_update().get(pk=seq.pk)
-    seq.last += 1
-    seq.save(update_fields=["last"])
-    return resource_code(classification, org.code, seq.last)
+    """The next code of `org`: one statement that creates or advances its sequence row and
+    returns the new number, under the row's lock until the transaction ends."""
+    table = connection.ops.quote_name(ResourceCodeSequence._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (org_id, last) VALUES (%s, 1) "  # noqa: S608 - our table name, values bound
+            f"ON CONFLICT (org_id) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [org.pk],
+        )
+        (number,) = cur.fetchone()
+    return resource_code(classification, org.code, number)
 
 
 def _lock(resource: Resource) -> Resource:
@@ -286,12 +309,15 @@ def resource_create(
     authority = policies.reviewing_authority(source_org)
     resource.authority = authority
     resource.code = _next_code(source_org, resource.classification)
-    resource.full_clean(exclude=["search_name", "search_body", "code"])
+    _clean(resource)
+    _index(resource, items)
     resource.save()
     _claim_sources(source_org, items)
-    _write_items(resource, items)
-    _reindex(resource, items)
-    audit.record(actor=actor, action="resource.create", obj=resource, org=source_org, changes=audit.diff(None, resource_snapshot(resource)))
+    _write_items(resource, items, new=True)
+    audit.record(
+        actor=actor, action="resource.create", obj=resource, org=source_org,
+        changes=audit.diff(None, resource_snapshot(resource, items)),
+    )
     _emit(type="resource.created", subject=resource, actor=actor, org=source_org, payload={"code": resource.code, "name": resource.name})
     return resource
 
@@ -326,7 +352,7 @@ def resource_update(
     _apply(resource, data)
     _check_open_reason(resource)
     _check_content(resource, new_items)
-    resource.full_clean(exclude=["search_name", "search_body", "code"])
+    _clean(resource)
     if started is not None and not _content_changes(before, {**resource_snapshot(resource, ()), "items": new_items}):
         sid, published = started
         transaction.savepoint_rollback(sid)
