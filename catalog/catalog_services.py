@@ -190,9 +190,9 @@ def _check_content(resource: Resource, items: list[dict[str, Any]]) -> None:
     if resource.scope_regions:
         codes = [str(c) for c in resource.scope_regions]
         known = set(Region.objects.filter(code__in=codes).values_list("code", flat=True))
-        missing = [c for c in codes if c not in known]
-        if missing:
-            errors["scope_regions"] = [_("Unknown region code: %(codes)s.") % {"codes": ", ".join(missing)}]
+        for i, code in enumerate(codes):
+            if code not in known:
+                errors[f"scope_regions[{i}]"] = [_("Unknown region code: %(codes)s.") % {"codes": code}]
         resource.scope_regions = list(dict.fromkeys(codes))
     if not (resource.name or "").strip():
         errors["name"] = [_("The entry needs a name.")]
@@ -215,10 +215,11 @@ def _claim_sources(org: Organization, items: list[dict[str, Any]]) -> None:
     DataElementSource.objects.bulk_create([DataElementSource(code=c, org=org) for c in codes], ignore_conflicts=True)
     held = DataElementSource.objects.filter(code__in=codes).exclude(org=org).select_related("org").order_by("code").first()
     if held is not None:
+        position = next(i for i, item in enumerate(items) if item["code"] == held.code)
         raise RuleViolation(
             _("The data item %(code)s already has a source institution: %(org)s (one data element, one source).")
             % {"code": held.code, "org": held.org.name},
-            field="items", code="source_conflict",
+            field=f"items[{position}].code", code="source_conflict",
         )
 
 
@@ -279,7 +280,14 @@ def _next_code(org: Organization, classification: str) -> str:
 
 
 def _lock(resource: Resource) -> Resource:
-    return Resource.objects.select_for_update(of=("self",)).select_related("source_org", "authority").get(pk=resource.pk)
+    """The entry's row, locked until the transaction ends. A draft version that another
+    request published (merged into its entry) or discarded while this one waited is gone: 409."""
+    locked = Resource.objects.select_for_update(of=("self",)).select_related("source_org", "authority").filter(pk=resource.pk).first()
+    if locked is None:
+        raise InvalidTransition(
+            _("This entry changed meanwhile: its new version was published or discarded. Reload the entry and try again.")
+        )
+    return locked
 
 
 def _apply(resource: Resource, data: dict[str, Any]) -> None:
@@ -437,6 +445,10 @@ def resource_submit(*, actor, resource: Resource, now: dt.datetime | None = None
         )
     items = _items_snapshot(resource.items.all())
     _check_content(resource, _normalise_items(items))
+    if not items:
+        raise RuleViolation(
+            _("List the entry's data items before submitting it: they are what it shares (Art. 10)."), field="items"
+        )
     if resource.revision_of_id is not None:
         published = Resource.objects.get(pk=resource.revision_of_id)
         if not _content_changes(resource_snapshot(published), resource_snapshot(resource, ()) | {"items": items}):
@@ -486,7 +498,10 @@ def resource_return(*, actor, resource: Resource, comment: str) -> Resource:
     )
     _emit(
         type="resource.returned", subject=resource, actor=actor, org=resource.source_org,
-        payload={"code": resource.code, "name": resource.name, "version": resource.version, "comment": resource.review_comment},
+        payload={
+            "resource": resource.pk, "source_org": resource.source_org_id, "code": resource.code, "name": resource.name,
+            "version": resource.version, "comment": resource.review_comment,
+        },
     )
     return resource
 
@@ -520,9 +535,11 @@ def resource_approve(*, actor, resource: Resource, comment: str = "", now: dt.da
         dropped = _source_codes(previous["items"]) - _source_codes(new_items)
         if dropped:
             _release_sources(target.source_org_id, dropped)
+        removed = {i["code"] for i in previous["items"]} - {i["code"] for i in new_items}
     else:
         target = resource
         previous = None
+        removed = set()
         new_items = _items_snapshot(target.items.all())
     before = audit.snapshot(target, ("status", "version", "published_at", "review_due_at"))
     target.status = ResourceStatus.PUBLISHED
@@ -551,10 +568,14 @@ def resource_approve(*, actor, resource: Resource, comment: str = "", now: dt.da
     _emit(
         type="resource.published", subject=target, actor=actor, org=target.source_org,
         payload={
-            "code": target.code, "name": target.name, "version": target.version, "sharing_type": target.sharing_type,
-            "changed": sorted(changes),
+            "resource": target.pk, "source_org": target.source_org_id, "code": target.code, "name": target.name,
+            "version": target.version, "sharing_type": target.sharing_type, "changed": sorted(changes),
         },
     )
+    if removed and target.sharing_type != SharingType.NONE:
+        from sharing.services import grants_drop_items  # the new version's items are what may be used from now on
+
+        grants_drop_items(actor=actor, resource=target, codes=removed, version=target.version, now=now)
     if target.sharing_type == SharingType.NONE:
         _file_no_sharing(actor=actor, resource=target, now=now)
         if previous is not None and previous.get("sharing_type") != SharingType.NONE:
@@ -622,7 +643,8 @@ def resource_retire(*, actor, resource: Resource, reason: str = "", now: dt.date
     grants_end_for_resource(actor=actor, resource=resource, now=now)
     _emit(
         type="resource.retired", subject=resource, actor=actor, org=resource.source_org,
-        payload={"code": resource.code, "name": resource.name, "version": resource.version, "reason": reason},
+        payload={"resource": resource.pk, "source_org": resource.source_org_id, "code": resource.code, "name": resource.name,
+                 "version": resource.version, "reason": reason},
     )
     return resource
 

@@ -22,6 +22,7 @@ from .choices import (
     UpdateFrequency,
 )
 from .models import AuditEvent, CalendarDay, CatalogTask, Organization, Region, Resource, ResourceFiling, User
+from .validators import standard_code
 
 
 class StrictBooleanField(forms.Field):
@@ -125,6 +126,19 @@ def region_subtree_q(region: Region, field: str = "region") -> Q:
     return Q(**{f"{field}__code__startswith": region.subtree_prefix})
 
 
+class StableOrderingFilter(df.OrderingFilter):
+    """`?ordering=` with the id as the last key (in the direction of the last key asked for),
+    so that rows with equal keys (the same deadline, the same name) keep their order from page to page."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if value:
+            ordering = [str(key) for key in qs.query.order_by]
+            if ordering and not any(key.lstrip("-") in ("id", "pk") for key in ordering):
+                qs = qs.order_by(*ordering, "-id" if ordering[-1].startswith("-") else "id")
+        return qs
+
+
 class ResourceFilter(df.FilterSet):
     """Filters of GET /resources/ (API.md) and the facet endpoint; `q` is the Chinese
     full-text search of catalog.search (ranked, name matches first)."""
@@ -141,8 +155,12 @@ class ResourceFilter(df.FilterSet):
     source_org = df.ModelChoiceFilter(queryset=Organization.objects.all())
     region = df.ModelChoiceFilter(queryset=Region.objects.all(), method="in_region")
     code = df.CharFilter()
-    item_code = df.CharFilter(field_name="items__code", distinct=True)
+    item_code = df.CharFilter(method="has_item", distinct=True)
     stale = StrictBooleanFilter(method="is_stale")
+    # After q: an ordering asked for replaces the search's ranking.
+    ordering = StableOrderingFilter(
+        fields=(("name", "name"), ("code", "code"), ("updated_at", "updated_at"), ("published_at", "published_at"))
+    )
 
     class Meta:
         model = Resource
@@ -153,6 +171,10 @@ class ResourceFilter(df.FilterSet):
         if not value:
             return queryset
         return search.apply(queryset, value)
+
+    def has_item(self, queryset, name, value):
+        """Entries with the item of this standard code, in any spelling of it."""
+        return queryset.filter(items__code=standard_code(value)).distinct() if value else queryset
 
     def in_region(self, queryset, name, value):
         return queryset.filter(region_subtree_q(value)) if value else queryset

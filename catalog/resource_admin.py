@@ -23,26 +23,29 @@ from .filters import catalog_task_overdue_q
 from .models import CatalogTask, Organization, Resource, ResourceFiling, ResourceItem, ResourceRefresh, ResourceVersion
 
 
-class ResourceItemInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under an entry, read-only; the authority officers reviewing it see them too."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return policies.is_authority_officer(request.user) or super().has_view_permission(request, obj)
+
+
+class ResourceItemInline(ReadOnlyInline):
     model = ResourceItem
     fields = ["position", "code", "name", "data_type", "length", "description", "is_sensitive", "is_source"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class ResourceVersionInline(admin.TabularInline):
+class ResourceVersionInline(ReadOnlyInline):
     model = ResourceVersion
     fields = ["version", "published_at", "published_by", "changes", "comment"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class CommentForm(forms.Form):
@@ -91,6 +94,15 @@ class CatalogSectionMixin:
         if policies.is_admin(request.user):
             return qs
         return qs.filter(pk__in=self.visible(request.user).values("pk"))
+
+    def get_actions(self, request):
+        """Only the actions the user may do on some row (an officer does not submit, an
+        administrator neither approves nor submits)."""
+        actions = super().get_actions(request)
+        for name, action in self.policy_actions.items():
+            if name in actions and not policies.can(request.user, action):
+                del actions[name]
+        return actions
 
     def _run(self, request, queryset, name: str, fn) -> None:
         """Run `fn` on each selected row the user may act on; say what was done and what not."""
@@ -199,18 +211,23 @@ class ResourceAdmin(CatalogSectionMixin, admin.ModelAdmin):
         response["Content-Disposition"] = 'attachment; filename="catalog-import-template.xlsx"'
         return response
 
+    def changelist_view(self, request, extra_context=None):
+        can_import = policies.can(request.user, "resource.import")
+        return super().changelist_view(request, {**(extra_context or {}), "can_import": can_import})
+
     def import_view(self, request):
+        if not policies.can(request.user, "resource.import"):
+            raise PermissionDenied  # institution staff import their own catalog
         form = ImportForm(request.POST or None, request.FILES or None)
         errors = []
         if request.method == "POST" and form.is_valid():
-            if request.user.org is None or not policies.can(request.user, "resource.import"):
-                messages.error(request, _("You belong to no institution, so you cannot own catalog entries."))
-            else:
-                try:
-                    created = importexport.import_workbook(actor=request.user, source_org=request.user.org, content=form.cleaned_data["file"].read())
-                    messages.success(request, _("%(n)s draft entries imported.") % {"n": len(created)})
-                except importexport.ImportFailed as exc:
-                    errors = exc.rows
+            try:
+                result = importexport.import_workbook(actor=request.user, source_org=request.user.org, content=form.cleaned_data["file"].read())
+                messages.success(request, _("Imported: %(created)s new draft entries, %(updated)s entries updated, %(unchanged)s unchanged.") % {
+                    "created": len(result.created), "updated": len(result.updated), "unchanged": len(result.unchanged),
+                })
+            except importexport.ImportFailed as exc:
+                errors = exc.rows
         context = {**self.admin_site.each_context(request), "title": _("Import workbook"), "form": form, "errors": errors, "multipart": True}
         return TemplateResponse(request, "admin/catalog/resource/action_form.html", context)
 

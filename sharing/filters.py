@@ -5,23 +5,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.choices import Role
-from catalog.filters import StrictBooleanFilter
+from catalog.filters import StableOrderingFilter, StrictBooleanFilter
 
 from .choices import GrantStatus, RequestKind, RequestStatus
 from .models import Dispute, Grant, RequestFiling, SharingRequest
-
-
-class StableOrderingFilter(df.OrderingFilter):
-    """`?ordering=` with the id as the last key (in the direction of the last key asked for),
-    so that requests with equal keys (the same deadline) keep their order from page to page."""
-
-    def filter(self, qs, value):
-        qs = super().filter(qs, value)
-        if value:
-            ordering = [str(key) for key in qs.query.order_by]
-            if ordering and not any(key.lstrip("-") in ("id", "pk") for key in ordering):
-                qs = qs.order_by(*ordering, "-id" if ordering[-1].startswith("-") else "id")
-        return qs
 
 
 class SharingRequestFilter(df.FilterSet):

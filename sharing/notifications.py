@@ -69,6 +69,7 @@ EVENT_TYPES: dict[str, object] = {
     "grant.expiring": gettext_lazy("Grant expiring soon"),
     "grant.expired": gettext_lazy("Grant expired"),
     "grant.revoked": gettext_lazy("Grant revoked"),
+    "grant.narrowed": gettext_lazy("Grant narrowed: items removed from the entry"),
     "grant.usage_due": gettext_lazy("Usage feedback due"),
     "filing.created": gettext_lazy("Filing received"),
     "dispute.opened": gettext_lazy("Dispute opened"),
@@ -278,6 +279,7 @@ RECIPIENTS: dict[str, Resolver] = {
     "grant.expiring": _grant_side,
     "grant.usage_due": _grant_side,
     "grant.revoked": _grant_end,
+    "grant.narrowed": _grant_end,
     "grant.expired": _grant_end,
     "calendar.missing": _org_authority,
     "calendar.updated": _org_authority,
@@ -400,6 +402,10 @@ def body_for(event: Event) -> str:
         lines.append(gettext("Status: %(status)s") % {"status": p["status"]})
     if p.get("reason"):
         lines.append(gettext("Reason: %(reason)s") % {"reason": p["reason"]})
+    if p.get("comment"):
+        lines.append(gettext("Comment: %(comment)s") % {"comment": p["comment"]})
+    if p.get("basis"):
+        lines.append(gettext("Legal basis: %(basis)s") % {"basis": p["basis"]})
     return "\n".join(lines)
 
 

@@ -612,6 +612,35 @@ def grants_end_for_resource(*, actor, resource: Resource, now: dt.datetime | Non
     return count
 
 
+@transaction.atomic
+def grants_drop_items(*, actor, resource: Resource, codes: Iterable[str], version: int, now: dt.datetime | None = None) -> int:
+    """A new version of `resource` no longer has the items `codes`: the active grants lose
+    them from now on, and a grant left with none ends (called by the catalog's approve)."""
+    now = now or timezone.now()
+    gone = set(codes)
+    changed = 0
+    active = Grant.objects.select_for_update(of=("self",)).select_related("resource", "org")
+    for grant in active.filter(resource=resource, status=GrantStatus.ACTIVE):
+        dropped = [c for c in grant.items if c in gone]
+        if not dropped:
+            continue
+        reason = _("Version %(version)s of the entry no longer has the items %(codes)s.") % {
+            "version": version, "codes": "、".join(dropped),
+        }
+        kept = [c for c in grant.items if c not in gone]
+        if not kept:
+            _grant_end(grant, status=GrantStatus.REVOKED, reason=reason, actor=actor, event_type="grant.revoked", now=now)
+        else:
+            before = _grant_snapshot(grant)
+            grant.items = kept
+            grant.save(update_fields=["items"])
+            audit.record(actor=actor, action="grant.narrow", obj=grant, org=grant.org,
+                         changes={**audit.diff(before, _grant_snapshot(grant)), "reason": [None, reason]})
+            _grant_event(grant, "grant.narrowed", actor, reason=reason, dropped_items=dropped)
+        changed += 1
+    return changed
+
+
 EXPIRE_BATCH_SIZE = 500
 
 

@@ -54,4 +54,5 @@ DRF_UNTRANSLATED = (
     gettext_noop("A valid biginteger is required."),
     gettext_noop("Integer value too large to convert to float"),
     gettext_noop("The number of days must be between {min_days} and {max_days}."),
+    gettext_noop("Null characters are not allowed."),  # DRF's Chinese for it says "empty strings"
 )

@@ -101,7 +101,7 @@ def test_complete_and_close_keep_both_comments(api, authority_user, gd_authority
     refused = act(reviewer, "catalogtask", "complete", [task], comment="不是我的", confirm="1")
     task.refresh_from_db()
     assert task.status == "open" and task.completion_comment == ""
-    assert "you may not do this" in messages_of(refused)
+    assert "No action selected" in messages_of(refused)  # the action is not even offered to an officer
 
     act(institution, "catalogtask", "complete", [task], comment="已按新职责更新目录", confirm="1")
     task.refresh_from_db()
@@ -395,3 +395,17 @@ def test_migration_puts_each_existing_comment_in_its_field():
     assert (tasks["updated"].completion_comment, tasks["updated"].close_comment) == ("已更新目录", "")
     assert (tasks["closed"].completion_comment, tasks["closed"].close_comment) == ("", "审核通过")
     assert tasks["open"].comment == "" and tasks["updated"].comment == "已更新目录" and tasks["closed"].comment == "审核通过"
+
+
+def test_the_reviewing_officer_sees_the_items_and_only_the_actions_they_can_do(staff, authority_user):
+    from .conftest import create_entry
+
+    entry = create_entry(staff, name="待审核目录")
+    services.resource_submit(actor=staff, resource=entry)
+    client = admin_client(authority_user)
+    page = client.get(f"/admin/catalog/resource/{entry.pk}/change/").content.decode()
+    assert "公民身份号码" in page  # the items inline: what the entry shares
+    listing = client.get("/admin/catalog/resource/").content.decode()
+    assert 'value="approve"' in listing and 'value="submit"' not in listing
+    assert "/admin/catalog/resource/import/" not in listing
+    assert client.get("/admin/catalog/resource/import/").status_code == 403

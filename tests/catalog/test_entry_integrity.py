@@ -132,3 +132,37 @@ def test_item_errors_are_named_the_same_way_by_the_serializer_and_the_rules(api,
     assert "items[1].name" in missing_name.json()["errors"]
     bad_region = client.post(URL, entry_payload(scope_regions=["440000", "x"]), format="json")
     assert "scope_regions[1]" in bad_region.json()["errors"]
+
+
+def test_an_entry_without_items_cannot_be_submitted(api, staff):
+    entry = create_entry(staff, items=[])
+    response = api(staff).post(f"{URL}{entry.pk}/submit/")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["items"]
+
+
+def test_acting_on_a_version_that_was_published_meanwhile_is_409(staff, authority_user):
+    """The clerk's page still shows the draft version the authority has just published (and
+    so merged into the entry): editing or submitting it is a conflict, not a server error."""
+    from catalog.errors import InvalidTransition
+
+    published = publish_entry(staff, authority_user)
+    revision = services.resource_update(actor=staff, resource=published, data={"summary": "新摘要"})
+    services.resource_submit(actor=staff, resource=revision)
+    services.resource_approve(actor=authority_user, resource=revision)
+    with pytest.raises(InvalidTransition):
+        services.resource_submit(actor=staff, resource=revision)
+    with pytest.raises(InvalidTransition):
+        services.resource_return(actor=authority_user, resource=revision, comment="晚了")
+
+
+def test_publish_and_return_events_name_the_entry(staff, authority_user):
+    from sharing.models import Event
+
+    entry = create_entry(staff)
+    services.resource_submit(actor=staff, resource=entry)
+    services.resource_return(actor=authority_user, resource=entry, comment="请补充")
+    services.resource_submit(actor=staff, resource=entry)
+    services.resource_approve(actor=authority_user, resource=entry)
+    for kind in ("resource.returned", "resource.published"):
+        payload = Event.objects.get(type=kind).payload
+        assert payload["resource"] == entry.pk and payload["source_org"] == staff.org_id, kind

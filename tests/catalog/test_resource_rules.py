@@ -64,7 +64,7 @@ def test_one_data_element_one_source(api, staff, source_org):
         "/api/v1/resources/", entry_payload(name="婚姻登记信息", items=[{"code": "DE-ID-001", "name": "身份证号", "data_type": "string"}]), format="json"
     )
     assert second.status_code == 400
-    assert "items" in second.json()["errors"]
+    assert "items[0].code" in second.json()["errors"]
     assert source_org.name in second.json()["detail"]
     assert Resource.objects.filter(source_org=other_org).count() == 0
     assert DataElementSource.objects.get(code="DE-ID-001").org == source_org

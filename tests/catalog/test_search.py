@@ -184,3 +184,17 @@ def test_region_facet_counts_what_the_region_filter_finds(api, requester, staff,
     assert by_code == {"440000": 4, "440300": 1, "440304": 1}
     for f in facets:
         assert client.get("/api/v1/resources/", {"q": "登记", "region": f["value"]}).json()["count"] == f["count"], f
+
+
+def test_ordering_replaces_the_ranking_and_a_bad_one_is_400(api, requester, catalog):
+    client = api(requester)
+    by_name = _search(client, "登记", ordering="name")
+    assert by_name == sorted(by_name)
+    listed = client.get("/api/v1/resources/", {"ordering": "-code"}).json()["results"]
+    assert [r["code"] for r in listed] == sorted((r["code"] for r in listed), reverse=True)
+    bad = client.get("/api/v1/resources/", {"ordering": "bogus"})
+    assert bad.status_code == 400 and "ordering" in bad.json()["errors"]
+
+
+def test_item_code_filter_reads_any_spelling(api, requester, catalog):
+    assert _search(api(requester), "登记", item_code="s5") == ["企业登记信息"]

@@ -180,7 +180,8 @@ def test_editor_shows_item_errors_on_their_row(world):
 def test_authority_reviews_and_returns_with_comment_required(world):
     from catalog import services
 
-    r = services.resource_create(actor=world.clerk, source_org=world.source_org, data={"name": "待审", "sharing_type": "unconditional", "open_reason": "legal_prohibition"})
+    r = services.resource_create(actor=world.clerk, source_org=world.source_org, data={"name": "待审", "sharing_type": "unconditional", "open_reason": "legal_prohibition"},
+                                 items=[{"code": "DS0001", "name": "字段"}])
     services.resource_submit(actor=world.clerk, resource=r)
     c = client_for(world.authority)
     response = c.get("/authority/")

@@ -122,3 +122,20 @@ def test_a_new_version_that_is_not_shared_ends_the_grants(api, approver, authori
     granted.refresh_from_db()
     assert granted.status == "revoked" and "2" in granted.end_reason
     assert check(api(approver), granted, granted.items)["allowed"] is False
+
+
+def test_items_dropped_by_a_new_version_leave_the_grants(api, approver, authority_user, source_org, granted):
+    from catalog.choices import Role
+
+    from ...factories import make_user
+
+    clerk = make_user("psb-clerk", source_org, [Role.STAFF])
+    kept, dropped = granted.items
+    items = [dict(i) for i in granted.resource.items.values("code", "name", "data_type", "is_sensitive") if i["code"] != dropped]
+    revision = catalog_services.resource_update(actor=clerk, resource=granted.resource, data={}, items=items)
+    catalog_services.resource_submit(actor=clerk, resource=revision)
+    catalog_services.resource_approve(actor=authority_user, resource=revision)
+    granted.refresh_from_db()
+    assert granted.status == "active" and granted.items == [kept]
+    assert check(api(approver), granted, [kept])["allowed"] is True
+    assert check(api(approver), granted, [kept, dropped])["allowed"] is False
