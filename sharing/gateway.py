@@ -36,6 +36,7 @@ from catalog.calendar import local_date
 from catalog.middleware import ip_from_meta
 from catalog.models import ApiKey
 from catalog.security import COUNTED, PERMISSIONS_POLICY, FixedWindow, key_rate_identity, read_and_hit
+from catalog.validators import standard_code
 
 from . import services
 
@@ -182,7 +183,7 @@ class _Lookup:
         self.key_name = catalog_services.api_key_cache_name(raw)
         self.key_hash = self.key_name.split(":", 1)[1]
         self.grant_name = services.grant_cache_name(org, resource)
-        self.items = [code.strip() for code in params.get("items", "").split(",") if code.strip()]
+        self.items = [standard_code(code) for code in params.get("items", "").split(",") if code.strip()]
         self.prefix = ""
         rates = settings.API_RATE_LIMITS
         windows = [(_window("key", rates["key"]), key_rate_identity(self.key_hash)),

@@ -7,12 +7,21 @@ from rest_framework import serializers
 
 from catalog.api.fast import FastReadMixin, prefetched
 from catalog.choices import Network
+from catalog.validators import standard_code
 
 from ..choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, RequestKind, VerificationResult
 from ..models import Dispute, DisputeStep, Event, Grant, GrantUsage, RequestFiling, SharingRequest
 
 MAX_ID = 2**63 - 1  # ids are 64-bit (BigAutoField): a larger number is a 400, not a query
 
+
+
+class StandardCodeField(serializers.CharField):
+    """A data item's standard code in its one spelling (catalog.validators.standard_code), as
+    the catalog stores it: de0001 and ＤＥ0001 ask for DE0001."""
+
+    def to_internal_value(self, data):
+        return standard_code(super().to_internal_value(data))
 
 class FilingBriefSerializer(FastReadMixin, serializers.ModelSerializer):
     authority_name = serializers.CharField(source="authority.name", read_only=True)
@@ -71,7 +80,7 @@ class SharingRequestWriteSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=RequestKind.choices, default=RequestKind.SHARING)
     resource = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=_("Id of a published catalog entry"))
-    items = serializers.ListField(child=serializers.CharField(max_length=64), max_length=500, required=False, default=list)
+    items = serializers.ListField(child=StandardCodeField(max_length=64), max_length=500, required=False, default=list)
     scenario = serializers.CharField(max_length=4000)
     purpose = serializers.CharField(max_length=4000)
     purpose_category = serializers.ChoiceField(choices=PurposeCategory.choices)
@@ -90,7 +99,7 @@ class SharingRequestWriteSerializer(serializers.Serializer):
 
 
 class ApproveSerializer(serializers.Serializer):
-    approved_items = serializers.ListField(child=serializers.CharField(max_length=64), required=False, allow_empty=False)
+    approved_items = serializers.ListField(child=StandardCodeField(max_length=64), required=False, allow_empty=False)
     approved_until = serializers.DateField(required=False)
     conditions = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")

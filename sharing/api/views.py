@@ -13,6 +13,7 @@ from catalog import policies as catalog_policies
 from catalog.api.views import PolicyViewSet
 from catalog.errors import NotVisible, RuleViolation
 from catalog.models import Organization
+from catalog.validators import standard_code
 
 from .. import policies, services
 from ..filters import DisputeFilter, GrantFilter, RequestFilingFilter, SharingRequestFilter
@@ -249,7 +250,7 @@ class GrantViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
             raise ValidationError({name: [_("Unknown query parameter.")] for name in unknown})
         query = GrantCheckQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        items = [code.strip() for code in query.validated_data["items"].split(",") if code.strip()]
+        items = [standard_code(code) for code in query.validated_data["items"].split(",") if code.strip()]
         return Response(services.grant_check(org_code=query.validated_data["org"], resource_code=query.validated_data["resource"],
                                              items=items))
 

@@ -139,3 +139,8 @@ def test_items_dropped_by_a_new_version_leave_the_grants(api, approver, authorit
     assert granted.status == "active" and granted.items == [kept]
     assert check(api(approver), granted, [kept])["allowed"] is True
     assert check(api(approver), granted, [kept, dropped])["allowed"] is False
+
+
+def test_the_check_reads_item_codes_in_any_spelling(api, approver, granted):
+    spelled = [code.lower() for code in granted.items]
+    assert check(api(approver), granted, spelled)["allowed"] is True

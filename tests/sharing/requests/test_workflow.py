@@ -211,3 +211,10 @@ def test_foreign_resource_reference_is_refused(api, requester, source_org, autho
     response = api(requester).post(URL, payload(draft, items=["DX0001"]), format="json")
     assert response.status_code == 400 and "resource" in response.json()["errors"]
     assert Organization.objects.filter(pk=source_org.pk).exists()
+
+
+def test_items_asked_for_in_another_spelling_are_the_entry_items(api, requester, conditional):
+    codes = [i.code for i in conditional.items.all()][:2]
+    response = api(requester).post(URL, payload(conditional, items=[c.lower() for c in codes]), format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["items"] == codes
