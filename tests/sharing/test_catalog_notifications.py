@@ -15,6 +15,7 @@ from catalog.calendar import SHANGHAI, end_of_day
 from catalog.choices import Role
 from sharing import notifications, scans
 from sharing.models import Event
+from tests.catalog.conftest import entry_payload as entry
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -26,27 +27,6 @@ def with_email(user):
 
 def at(day: str, hour: int = 10) -> dt.datetime:
     return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=SHANGHAI)
-
-
-def entry(**overrides):
-    body = {
-        "name": "居民户籍信息",
-        "summary": "本省户籍人口的户籍登记信息。",
-        "data_form": "table",
-        "sharing_type": "conditional",
-        "sharing_conditions": "仅限履行法定职责所需",
-        "sharing_basis": "《中华人民共和国户口登记条例》",
-        "sharing_method": "api",
-        "open_type": "closed",
-        "open_reason": "personal_privacy",
-        "update_frequency": "daily",
-        "classification": "natural_person",
-        "security_grade": 3,
-        "legal_basis": "《中华人民共和国户口登记条例》",
-        "items": [{"code": "CN000101", "name": "公民身份号码", "data_type": "string", "length": 18, "is_sensitive": True}],
-    }
-    body.update(overrides)
-    return body
 
 
 @pytest.fixture
