@@ -50,7 +50,7 @@ def test_the_copy_stays_exact_through_the_workflow(postgres, staff, authority_us
 def catalog_mix(staff, authority_user):
     """Published entries of every tier and drafts the owner and its authority see, others do not."""
     publish_entry(staff, authority_user, name="户籍信息", sharing_type="unconditional", sharing_conditions="", sharing_basis="",
-                  open_type="open", open_reason="", items=[])
+                  open_type="open", open_reason="", items=[{"code": "MIX001", "name": "记录编号", "data_type": "string"}])
     publish_entry(staff, authority_user, name="企业登记信息", summary="含法定代表人户籍", sharing_type="conditional")
     publish_entry(staff, authority_user, name="户籍迁移记录", update_frequency="monthly", classification="legal_person")
     create_entry(staff, name="户籍草稿")
