@@ -332,6 +332,12 @@ if env_bool("DJANGO_BEHIND_PROXY"):
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_BODY_BYTES", 5 * 1024 * 1024)
 MAX_REQUEST_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+# The portal's entry editor posts one form: an entry of up to catalog_services.MAX_ITEMS = 2000
+# data items × 9 fields a row (code, name, data_type, length, description, is_sensitive,
+# is_source, ORDER, DELETE), plus the entry's 21 fields (a ticked scope_org_kinds box each), the
+# formset's 4 management fields, csrfmiddlewaretoken and the button: under 100. Django's default
+# of 1000 refused an entry of ~140 items with a bare 400. tests/portal checks the sum.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000 * 9 + 100
 MAX_UPLOAD_BYTES = env_int("DJANGO_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 

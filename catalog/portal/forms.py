@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from catalog.catalog_services import MAX_ITEMS
 from catalog.choices import (
     Classification,
     ClosedReason,
@@ -22,28 +24,60 @@ from catalog.choices import (
     UpdateFrequency,
 )
 from catalog.errors import DomainError
-from catalog.models import Organization
+from catalog.models import Organization, Resource, ResourceItem
 from sharing.choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, VerificationResult
 
-ITEM_KEY = re.compile(r"^items\[(\d+)\]\.(\w+)$")
+from . import display
+
+ITEM_KEY = display.ITEM_KEY  # items[3].code: the code of the fourth item
+INDEXED_KEY = display.INDEXED_KEY  # scope_regions[2]: the field scope_regions
+
+
+def _messages(messages) -> list[str]:
+    return [str(m) for m in (messages if isinstance(messages, list | tuple) else [messages])]
+
+
+def plain_errors(exc: DomainError) -> dict[str, list[str]]:
+    """A domain error's field errors as plain strings (to keep them in the session)."""
+    return {str(key or ""): _messages(messages) for key, messages in (exc.errors or {"": [exc.message]}).items()}
+
+
+def error_messages(exc: DomainError) -> list[str]:
+    """A domain error as sentences for a flash message: each prefixed by the name of the
+    field it is about (its verbose name, never the key)."""
+    out = []
+    for key, messages in (exc.errors or {"": [exc.message]}).items():
+        label = display.error_label(key)
+        out += [_("%(field)s: %(message)s") % {"field": label, "message": m} if label else m for m in _messages(messages)]
+    return out
+
+
+def _add_error(form: forms.Form, field: str | None, message: str) -> None:
+    if not hasattr(form, "cleaned_data"):  # an unbound form (the edit page shows a refused submission's errors)
+        form.cleaned_data = {}
+    form.add_error(field, message)
 
 
 def attach_errors(exc: DomainError, form: forms.Form, formset=None, item_forms=None) -> None:
-    """Show a domain error beside the field it names (`exc.errors`), else above the form."""
+    """Show a domain error beside the field it names (`exc.errors`), else above the form;
+    errors about the items as a whole above the item table."""
     errors = exc.errors or {None: [exc.message]}
     for key, messages in errors.items():
-        for message in messages if isinstance(messages, list | tuple) else [messages]:
+        for message in _messages(messages):
             match = ITEM_KEY.match(key or "")
+            indexed = INDEXED_KEY.match(key or "")
             if match and item_forms is not None and int(match.group(1)) < len(item_forms):
                 sub = item_forms[int(match.group(1))]
                 field = match.group(2)
-                sub.add_error(field if field in sub.fields else None, str(message))
+                _add_error(sub, field if field in sub.fields else None, message)
             elif key and key in form.fields:
-                form.add_error(key, str(message))
-            elif key == "items" and formset is not None:
-                formset._non_form_errors = formset.error_class([*formset.non_form_errors(), str(message)])
+                _add_error(form, key, message)
+            elif indexed and indexed.group(1) in form.fields:
+                _add_error(form, indexed.group(1), message)
+            elif (key == "items" or match or (indexed and indexed.group(1) == "items")) and formset is not None:
+                formset._non_form_errors = formset.error_class([*formset.non_form_errors(), message])
             else:
-                form.add_error(None, str(message))
+                _add_error(form, None, message)
 
 
 def date_input() -> forms.DateInput:
@@ -65,12 +99,29 @@ class SplitListField(forms.CharField):
         return value
 
 
+def max_length(model, name: str) -> int:
+    """The model field's limit: the form holds what the model holds, no number repeated."""
+    return model._meta.get_field(name).max_length
+
+
+def value_range(model, name: str) -> dict[str, int]:
+    """min_value and max_value of an integer form field from the model field's validators
+    (a positive integer, and the database column's range)."""
+    out = {}
+    for validator in model._meta.get_field(name).validators:
+        if isinstance(validator, MinValueValidator):
+            out["min_value"] = max(out.get("min_value", validator.limit_value), validator.limit_value)
+        elif isinstance(validator, MaxValueValidator):
+            out["max_value"] = min(out.get("max_value", validator.limit_value), validator.limit_value)
+    return out
+
+
 class ResourceForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=_("Name"), max_length=max_length(Resource, "name"))
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     keywords = SplitListField(label=_("Keywords"), required=False, help_text=_("Separate with commas."))
     classification = forms.ChoiceField(label=_("Classification"), choices=Classification.choices)
-    theme = forms.CharField(label=_("Theme"), max_length=64, required=False)
+    theme = forms.CharField(label=_("Theme"), max_length=max_length(Resource, "theme"), required=False)
     data_form = forms.ChoiceField(label=_("Data form"), choices=DataForm.choices)
     sharing_type = forms.ChoiceField(label=_("Sharing type"), choices=SharingType.choices)
     sharing_conditions = forms.CharField(label=_("Sharing conditions"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -96,16 +147,18 @@ class ResourceForm(forms.Form):
 
 
 class ItemForm(forms.Form):
-    code = forms.CharField(label=_("Standard code"), max_length=64, required=False)
-    name = forms.CharField(label=_("Name"), max_length=128, required=False)
+    code = forms.CharField(label=_("Standard code"), max_length=max_length(ResourceItem, "code"), required=False)
+    name = forms.CharField(label=_("Name"), max_length=max_length(ResourceItem, "name"), required=False)
     data_type = forms.ChoiceField(label=_("Data type"), choices=ItemDataType.choices, initial=ItemDataType.STRING)
-    length = forms.IntegerField(label=_("Length"), min_value=0, required=False)
-    description = forms.CharField(label=_("Description"), max_length=500, required=False)
+    length = forms.IntegerField(label=_("Length"), required=False, **value_range(ResourceItem, "length"))
+    description = forms.CharField(label=_("Description"), max_length=max_length(ResourceItem, "description"), required=False)
     is_sensitive = forms.BooleanField(label=_("Personal or sensitive"), required=False)
     is_source = forms.BooleanField(label=_("Source item"), required=False, initial=True)
 
 
-ItemFormSet = forms.formset_factory(ItemForm, extra=0, can_delete=True, can_order=True, max_num=500)
+# Up to the service's limit of items per entry (config/settings.py DATA_UPLOAD_MAX_NUMBER_FIELDS
+# lets a form of that many rows through).
+ItemFormSet = forms.formset_factory(ItemForm, extra=0, can_delete=True, can_order=True, max_num=MAX_ITEMS)
 
 
 def items_from_formset(formset) -> tuple[list[dict], list[forms.Form]]:

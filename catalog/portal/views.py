@@ -31,7 +31,7 @@ from sharing import services as sharing_services
 from sharing.choices import GrantStatus, RequestKind, RequestStatus
 from sharing.models import Event, SharingRequest, due_expression
 
-from . import charts, forms
+from . import charts, display, forms
 from . import selectors as dash
 from .deadlines import label_deadlines
 
@@ -152,19 +152,26 @@ def resource_detail(request, pk: int):
     resource = get_object_or_404(policies.visible_resources(request.user).select_related("source_org", "authority", "region"), pk=pk)
     user = request.user
     published_id = resource.revision_of_id or resource.pk
-    versions = list(resource.versions.model.objects.filter(resource_id=published_id).order_by("-version")[:20])
+    # One more than shown: the version before the oldest shown names the items it removed.
+    versions = list(resource.versions.model.objects.filter(resource_id=published_id).order_by("-version")[:21])
+    for n, v in enumerate(versions):
+        previous = versions[n + 1].snapshot.get("items") if n + 1 < len(versions) else None
+        names = display.item_names(previous, v.snapshot.get("items"))
+        v.rows = display.change_rows(v.changes, names)
+    versions = versions[:20]
     can_request = (
         policies.can(user, "request.create") and resource.status == ResourceStatus.PUBLISHED and resource.revision_of_id is None
         and resource.source_org_id != user.org_id
     )
     target = services.resource_workflow_target(resource)
     revision = target if target.pk != resource.pk else None
+    may_update = policies.can(user, "resource.update", resource)
     return page(request, "portal/resource_detail.html", {
         "r": resource, "items": resource.items.all(), "tier_label": tier_label(resource.sharing_type), "versions": versions,
         "can_share": can_request and resource.sharing_type != SharingType.NONE,
         "can_verify": can_request,
-        "can_edit": policies.can(user, "resource.update", resource) and resource.status != ResourceStatus.RETIRED,
-        "revision": revision if revision and policies.can(user, "resource.update", resource) else None,
+        "can_edit": may_update and target.status in EDITABLE_FROM,
+        "revision": revision if revision and may_update else None,
         "is_stale": resource.is_stale(),
     })
 
@@ -201,6 +208,18 @@ def _item_initial(resource: Resource) -> list[dict]:
     ]
 
 
+# The statuses whose edit page opens (a published entry: it edits the draft of its next version).
+EDITABLE_FROM = (ResourceStatus.DRAFT, ResourceStatus.RETURNED, ResourceStatus.PUBLISHED)
+# Session key: the errors of a submission the service refused, shown on the entry's edit page.
+SUBMIT_ERRORS = "portal_submit_errors"
+
+
+def _not_editable(resource: Resource) -> str:
+    if resource.status == ResourceStatus.SUBMITTED:
+        return _("The entry is under review and cannot be edited; wait for the authority's decision.")
+    return _("A retired entry cannot be edited.")
+
+
 @portal_view
 def resource_edit(request, pk: int | None = None):
     user = request.user
@@ -209,6 +228,9 @@ def resource_edit(request, pk: int | None = None):
         resource = get_object_or_404(policies.visible_resources(user), pk=pk)
         require(user, "resource.update", resource)
         resource = services.resource_workflow_target(resource)
+        if request.method != "POST" and resource.status not in EDITABLE_FROM:
+            messages.info(request, _not_editable(resource))
+            return redirect("portal:resource_detail", pk=resource.revision_of_id or resource.pk)
     else:
         require(user, "resource.create")
         if user.org is None:
@@ -226,14 +248,24 @@ def resource_edit(request, pk: int | None = None):
             except DomainError as exc:
                 forms.attach_errors(exc, form, formset, item_forms)
             else:
+                if saved.status == ResourceStatus.PUBLISHED:
+                    # resource_update returned the published entry itself: the form changed nothing
+                    # in it, so no draft of a new version was made and there is nothing to submit.
+                    messages.info(request, _("Nothing changed: no new version was made."))
+                    return redirect("portal:resource_edit", pk=saved.pk)
                 messages.success(request, _("The entry was saved."))
                 if request.POST.get("then") == "submit":
                     return _submit(request, saved)
                 return redirect("portal:resource_edit", pk=saved.revision_of_id or saved.pk)
+        rows = _rows_in_order(formset)
     else:
         form = forms.ResourceForm(initial=_resource_initial(resource) if resource else {"security_grade": 2})
         formset = forms.ItemFormSet(prefix="items", initial=_item_initial(resource) if resource else [])
-    return page(request, "portal/resource_edit.html", {"form": form, "formset": formset, "rows": _rows_in_order(formset), "r": resource})
+        rows = _rows_in_order(formset)
+        refused = request.session.pop(SUBMIT_ERRORS, None)
+        if resource is not None and refused and refused.get("pk") == resource.pk:
+            forms.attach_errors(DomainError(errors=refused["errors"]), form, formset, rows)
+    return page(request, "portal/resource_edit.html", {"form": form, "formset": formset, "rows": rows, "r": resource})
 
 
 def _rows_in_order(formset) -> list:
@@ -250,14 +282,20 @@ def _rows_in_order(formset) -> list:
 
 
 def _submit(request, resource: Resource):
+    """Submit the entry (or the draft of its new version). Refused: the messages name their
+    fields, and the edit page, where the user lands, shows each beside its field."""
     require(request.user, "resource.submit", resource)
+    target = services.resource_workflow_target(resource)
     try:
-        services.resource_submit(actor=request.user, resource=services.resource_workflow_target(resource))
+        services.resource_submit(actor=request.user, resource=target)
     except DomainError as exc:
-        for field, msgs in (exc.errors or {"": [exc.message]}).items():
-            for msg in msgs:
-                messages.error(request, f"{field}: {msg}" if field else str(msg))
-        return redirect("portal:resource_edit", pk=resource.revision_of_id or resource.pk)
+        for text in forms.error_messages(exc):
+            messages.error(request, text)
+        if target.status not in (ResourceStatus.DRAFT, ResourceStatus.RETURNED):
+            return redirect("portal:resource_detail", pk=target.revision_of_id or target.pk)
+        if exc.errors:
+            request.session[SUBMIT_ERRORS] = {"pk": target.pk, "errors": forms.plain_errors(exc)}
+        return redirect("portal:resource_edit", pk=target.revision_of_id or target.pk)
     messages.success(request, _("The entry was submitted for review."))
     return redirect("portal:my_catalog")
 
@@ -272,14 +310,20 @@ def resource_submit(request, pk: int):
 @require_POST
 @portal_view
 def resource_delete(request, pk: int):
+    """Delete a draft or returned entry; for the draft of a new version, the published
+    version stays."""
     resource = get_object_or_404(policies.visible_resources(request.user), pk=pk)
     require(request.user, "resource.delete", resource)
     try:
         services.resource_delete(actor=request.user, resource=resource)
     except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("portal:resource_detail", pk=pk)
-    messages.success(request, _("The draft was deleted."))
+        messages.error(request, str(exc.message))
+        return redirect("portal:resource_detail", pk=resource.revision_of_id or pk)
+    if resource.revision_of_id:
+        messages.success(request, _("Version %(version)s of %(code)s was deleted; the published version stays in force.")
+                         % {"version": resource.version, "code": resource.code})
+    else:
+        messages.success(request, _("The entry %(code)s was deleted.") % {"code": resource.code})
     return redirect("portal:my_catalog")
 
 
@@ -288,18 +332,21 @@ def resource_import(request):
     require(request.user, "resource.import")
     if request.user.org is None:
         raise PermissionDenied
-    row_errors, created = [], []
+    row_errors, result = [], None
     form = forms.ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            created = importexport.import_workbook(actor=request.user, source_org=request.user.org, content=form.cleaned_data["file"].read())
+            result = importexport.import_workbook(actor=request.user, source_org=request.user.org, content=form.cleaned_data["file"].read())
         except importexport.ImportFailed as exc:
             row_errors = exc.rows
         except DomainError as exc:
             forms.attach_errors(exc, form)
         else:
-            messages.success(request, _("%(n)s entries were imported as drafts.") % {"n": len(created)})
-    return page(request, "portal/resource_import.html", {"form": form, "row_errors": row_errors, "created": created})
+            # The admin's import words it so too: one msgid, one translation.
+            messages.success(request, _("Imported: %(created)s new draft entries, %(updated)s entries updated, %(unchanged)s unchanged.") % {
+                "created": len(result.created), "updated": len(result.updated), "unchanged": len(result.unchanged),
+            })
+    return page(request, "portal/resource_import.html", {"form": form, "row_errors": row_errors, "result": result})
 
 
 # --- sharing requests (requester) ------------------------------------------------------------
@@ -744,7 +791,8 @@ def authority_review(request, pk: int):
     if resource.revision_of_id:
         before = services.resource_snapshot(resource.revision_of)
         after = services.resource_snapshot(resource)
-        changes = [(k, before.get(k), after.get(k)) for k in after if k not in ("status", "version") and before.get(k) != after.get(k)]
+        diff = {k: [before.get(k), after.get(k)] for k in after if k not in ("status", "version") and before.get(k) != after.get(k)}
+        changes = display.change_rows(diff, display.item_names(before["items"], after["items"]))
     return page(request, "portal/authority_review.html", {
         "r": resource, "items": resource.items.all(), "tier_label": tier_label(resource.sharing_type), "approve_form": approve_form,
         "return_form": return_form, "changes": changes,
@@ -828,6 +876,8 @@ def dashboard(request):
     org, months, on_time, overdue, avg, stale = _dashboard_data(request.user)
     tiers = list(SharingType.values)
     series = [tier_label(t) for t in tiers]
+    for m in months:
+        m["counts"] = [m["tiers"].get(t, 0) for t in tiers]  # the table's cells, in the order of `series`
     month_chart = charts.stacked_columns(
         _("Requests per month by tier"), [(m["month"].strftime("%Y-%m")[2:], [m["tiers"].get(t, 0) for t in tiers]) for m in months], series,
     )
