@@ -125,7 +125,7 @@ def _normalise_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _content_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def content_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """What a new version changes (snapshots of resource_snapshot): {field: [old, new]} for
     the content, and under "items" the codes added and removed and, per code kept, its
     changed fields ({"added": [...], "removed": [...], "changed": {code: {field: [old, new]}}},
@@ -361,7 +361,7 @@ def resource_update(
     _check_open_reason(resource)
     _check_content(resource, new_items)
     _clean(resource)
-    if started is not None and not _content_changes(before, {**resource_snapshot(resource, ()), "items": new_items}):
+    if started is not None and not content_changes(before, {**resource_snapshot(resource, ()), "items": new_items}):
         sid, published = started
         transaction.savepoint_rollback(sid)
         return published
@@ -451,7 +451,7 @@ def resource_submit(*, actor, resource: Resource, now: dt.datetime | None = None
         )
     if resource.revision_of_id is not None:
         published = Resource.objects.get(pk=resource.revision_of_id)
-        if not _content_changes(resource_snapshot(published), resource_snapshot(resource, ()) | {"items": items}):
+        if not content_changes(resource_snapshot(published), resource_snapshot(resource, ()) | {"items": items}):
             raise RuleViolation(_("This draft changes nothing in the published version; change it first, or delete it."))
     before = audit.snapshot(resource, ("status", "submitted_at", "review_due_at", "authority"))
     due, provisional = wcal.add_working_days(now, _policy_amount(DeadlineKind.CATALOG_REVIEW))
@@ -555,7 +555,7 @@ def resource_approve(*, actor, resource: Resource, comment: str = "", now: dt.da
     target.refresh_due_at = target.last_refreshed_at + freshness if freshness else None
     target.save()
     after = resource_snapshot(target)
-    changes = _content_changes(previous, after) if previous is not None else {}
+    changes = content_changes(previous, after) if previous is not None else {}
     ResourceVersion.objects.create(
         resource=target, version=target.version, published_at=now, published_by=reviewer, snapshot=after,
         changes=audit._jsonable(changes), comment=comment or "",

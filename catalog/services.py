@@ -502,5 +502,6 @@ resource_submit = _catalog.resource_submit
 resource_update = _catalog.resource_update
 resource_workflow_target = _catalog.resource_workflow_target
 resource_snapshot = _catalog.resource_snapshot
+content_changes = _catalog.content_changes
 
 PROVISIONAL_RECOMPUTERS.append(recompute_catalog_deadlines)

@@ -133,7 +133,7 @@ def item_names(*item_lists: list[dict[str, Any]] | None) -> dict[str, str]:
 
 def change_rows(changes: dict[str, Any], names: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The rows of a change table for a version's changes ({field: [old, new]}, and under
-    "items" what happened to the data items, see catalog_services._content_changes):
+    "items" what happened to the data items, see catalog_services.content_changes):
     {"field", "before", "after"} per field, {"field", "lines"} for the items. `names` gives
     the items' names by code."""
     rows = []

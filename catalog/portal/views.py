@@ -791,8 +791,7 @@ def authority_review(request, pk: int):
     if resource.revision_of_id:
         before = services.resource_snapshot(resource.revision_of)
         after = services.resource_snapshot(resource)
-        diff = {k: [before.get(k), after.get(k)] for k in after if k not in ("status", "version") and before.get(k) != after.get(k)}
-        changes = display.change_rows(diff, display.item_names(before["items"], after["items"]))
+        changes = display.change_rows(services.content_changes(before, after), display.item_names(before["items"], after["items"]))
     return page(request, "portal/authority_review.html", {
         "r": resource, "items": resource.items.all(), "tier_label": tier_label(resource.sharing_type), "approve_form": approve_form,
         "return_form": return_form, "changes": changes,
