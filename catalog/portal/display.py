@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from catalog.catalog_services import content_changes
 from catalog.choices import OrgKind
 from catalog.models import Organization, Region, Resource, ResourceItem
 
@@ -81,23 +82,7 @@ def _items_change(change: Any) -> dict[str, Any]:
     if isinstance(change, dict):
         return change
     old_items, new_items = (list(side or []) for side in change)
-    old = {i.get("code"): i for i in old_items}
-    new = {i.get("code"): i for i in new_items}
-    out: dict[str, Any] = {}
-    if added := [c for c in new if c not in old]:
-        out["added"] = added
-    if removed := [c for c in old if c not in new]:
-        out["removed"] = removed
-    changed = {}
-    for code in (c for c in new if c in old):
-        fields = {f: [old[code].get(f), new[code].get(f)] for f in new[code] if old[code].get(f) != new[code].get(f)}
-        if fields:
-            changed[code] = fields
-    if changed:
-        out["changed"] = changed
-    if not out and list(old) != list(new):
-        out["order"] = [list(old), list(new)]
-    return out
+    return content_changes({"items": old_items}, {"items": new_items}).get("items", {})
 
 
 def _item_lines(change: Any, names: dict[str, str]) -> list[str]:

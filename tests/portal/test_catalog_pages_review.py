@@ -9,6 +9,7 @@ import re
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 from openpyxl import load_workbook
 
 from catalog import catalog_services, importexport, services
@@ -293,3 +294,16 @@ def test_the_edit_page_of_an_entry_under_review_sends_to_the_entry(world):
     assert response.redirect_chain == [(f"/catalog/{published.pk}/", 302)]
     assert flashes(response) == ["该目录条目正在审核，不能编辑；请等待主管部门的审核结果。"]
     assert f'href="/my/catalog/{published.pk}/edit/"' not in response.content.decode()
+
+
+def test_versions_stored_as_two_item_lists_read_like_the_newer_ones(db):
+    """Versions published before items were compared by code kept [old items, new items]."""
+    from catalog.portal import display
+
+    old = [{"code": "DE0001", "name": "姓名"}, {"code": "DE0002", "name": "住址"}]
+    new = [{"code": "DE0001", "name": "姓名（中文）"}, {"code": "DE0003", "name": "电话"}]
+    with translation.override("en"):
+        (row,) = display.change_rows({"items": [old, new]}, display.item_names(old, new))
+    text = " ".join(row["lines"])
+    assert "Added: DE0003 电话" in text and "Removed: DE0002 住址" in text
+    assert "DE0001 姓名（中文） (" in text and "姓名 → 姓名（中文）" in text
