@@ -11,7 +11,7 @@ from . import policies
 
 def may_use_admin(user) -> bool:
     """Platform administrators (`is_staff`), and the data authorities' officers, who review
-    catalog entries here: they see only the catalog section (catalog.resource_admin), the rest
+    catalog entries here: they see only the catalog section (catalog.admin.resources), the rest
     refuses them. Institution staff (clerks) use the portal and the API."""
     return policies.is_admin(user) or policies.is_authority_officer(user)
 
@@ -21,7 +21,8 @@ class AdminLoginForm(AdminAuthenticationForm):
         AuthenticationForm.confirm_login_allowed(self, user)  # (active), not Django's is_staff check
         if not may_use_admin(user):
             raise ValidationError(
-                self.error_messages["invalid_login"], code="invalid_login",
+                self.error_messages["invalid_login"],
+                code="invalid_login",
                 params={"username": self.username_field.verbose_name},
             )
 

@@ -17,6 +17,7 @@ class CatalogConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        from . import signals
         from .models import ApiKey, Organization, User
 
         post_save.connect(_key_changed, sender=ApiKey, dispatch_uid="apikey-cache")
@@ -24,22 +25,23 @@ class CatalogConfig(AppConfig):
         post_save.connect(_user_changed, sender=User, dispatch_uid="user-apikey-cache")
         post_delete.connect(_user_changed, sender=User, dispatch_uid="user-apikey-cache-delete")
         post_save.connect(_org_changed, sender=Organization, dispatch_uid="org-apikey-cache")
+        signals.calendar_years_known.connect(_calendar_years_known, dispatch_uid="catalog-recompute-deadlines")
 
 
 # Every save of a key, of its user (revocation, expiry edits in the admin, deactivation) or
 # of the user's institution (its kind and region decide what the user may do) replaces the
-# cached keys (catalog.services.api_key_authenticate and the grants check's fast path). Role
-# changes replace them in the service that makes them.
+# cached keys (catalog.directory.services.api_key_authenticate and the grants check's fast
+# path). Role changes replace them in the service that makes them.
 
 
 def _key_changed(sender, instance, **kwargs):
-    from . import services
+    from .directory import services
 
     services.api_key_cache_invalidate(key_hashes=[instance.key_hash])
 
 
 def _user_changed(sender, instance, update_fields=None, **kwargs):
-    from . import services
+    from .directory import services
 
     if update_fields is not None and set(update_fields) <= {"last_login"}:
         return  # a login changes nothing a key depends on
@@ -47,7 +49,14 @@ def _user_changed(sender, instance, update_fields=None, **kwargs):
 
 
 def _org_changed(sender, instance, created=False, **kwargs):
-    from . import services
+    from .directory import services
 
     if not created:
         services.api_key_cache_invalidate(org_id=instance.pk)
+
+
+def _calendar_years_known(sender, *, years, **kwargs) -> int:
+    """The catalog's provisional review and update deadlines, recomputed."""
+    from . import services
+
+    return services.recompute_catalog_deadlines(years=years)

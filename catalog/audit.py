@@ -18,7 +18,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from . import context
+from catalog.core import context
+
 from .models import AuditEvent
 
 GENESIS = "0" * 64

@@ -30,6 +30,8 @@ class Role(models.TextChoices):
 class ApiKeyScope(models.TextChoices):
     READ = "read", _("Read only")
     READ_WRITE = "read_write", _("Read and write")
+    # The exchange gateway: grants checks for every institution and resource; read only otherwise.
+    GATEWAY = "gateway", _("Exchange gateway (grants checks of every institution)")
 
 
 class DeadlineKind(models.TextChoices):

@@ -33,7 +33,12 @@ UPDATE_FREQUENCY_CODES = {
     UpdateFrequency.IRREGULAR: "7",
 }
 DATA_FORM_CODES = {DataForm.TABLE: "1", DataForm.FILE: "2", DataForm.API: "3", DataForm.PAPER: "4"}
-SHARING_METHOD_CODES = {SharingMethod.API: "1", SharingMethod.BULK: "2", SharingMethod.FILE: "3", SharingMethod.VERIFICATION: "4"}
+SHARING_METHOD_CODES = {
+    SharingMethod.API: "1",
+    SharingMethod.BULK: "2",
+    SharingMethod.FILE: "3",
+    SharingMethod.VERIFICATION: "4",
+}
 NETWORK_CODES = {Network.EXTRANET: "1", Network.INTERNET: "2", Network.PRIVATE: "3"}
 ITEM_TYPE_CODES = {
     ItemDataType.STRING: "C",
@@ -120,9 +125,9 @@ def keywords_problem(words: list[str]) -> str | None:
     """What is wrong with a list of keywords (each already stripped), for people; or None."""
     joined = [w for w in words if MULTI_VALUE_SPLIT.search(w)]
     if joined:
-        return _("A keyword may not contain commas, semicolons, 、 or spaces (separate keywords instead): %(keyword)s") % {
-            "keyword": joined[0]
-        }
+        return _(
+            "A keyword may not contain commas, semicolons, 、 or spaces (separate keywords instead): %(keyword)s"
+        ) % {"keyword": joined[0]}
     if any(len(w) > MAX_KEYWORD_LENGTH for w in words) or len(words) > MAX_KEYWORDS:
         return _("At most %(n)s keywords of at most %(length)s characters each.") % {
             "n": MAX_KEYWORDS,

@@ -9,6 +9,8 @@ import hashlib
 
 from django.db import transaction
 
+from catalog.directory import services as directory_services
+
 from . import services
 from .choices import OrgKind, Role
 from .models import Organization, Region, User
@@ -75,21 +77,30 @@ def load_demo() -> dict[str, int]:
     for key, name, kind, region_code, parent_key in INSTITUTIONS:
         org = Organization.objects.filter(name=name).first()
         if org is None:
-            org = services.organization_create(
-                actor=None, code=demo_code(key, kind, region_code), name=name, kind=kind,
-                region=Region.objects.get(code=region_code), parent=orgs.get(parent_key) if parent_key else None,
+            org = directory_services.organization_create(
+                actor=None,
+                code=demo_code(key, kind, region_code),
+                name=name,
+                kind=kind,
+                region=Region.objects.get(code=region_code),
+                parent=orgs.get(parent_key) if parent_key else None,
             )
             created_orgs += 1
         orgs[key] = org
     for username, org_key, roles, is_staff in USERS:
         if User.objects.filter(username=username).exists():
             continue
-        user = services.user_create(
-            actor=None, username=username, org=orgs[org_key], roles=roles, password=DEMO_PASSWORD,
-            email=f"{username}@demo.gd.gov.cn", is_staff=is_staff,
+        user = directory_services.user_create(
+            actor=None,
+            username=username,
+            org=orgs[org_key],
+            roles=roles,
+            password=DEMO_PASSWORD,
+            email=f"{username}@demo.gd.gov.cn",
+            is_staff=is_staff,
         )
         if username == "admin":
-            services.user_update(actor=None, user=user, data={"is_superuser": True})
+            directory_services.user_update(actor=None, user=user, data={"is_superuser": True})
         created_users += 1
     created_resources = load_demo_catalog(orgs)
     return {"organizations": created_orgs, "users": created_users, "resources": created_resources}
@@ -101,44 +112,129 @@ def _i(code: str, name: str, data_type: str = "string", length: int | None = Non
 
 # (institution key, content, items): published by the demo authority officer.
 CATALOG = [
-    ("gd_psb", {
-        "name": "居民户籍信息", "summary": "全省户籍人口的户籍登记信息，包括姓名、公民身份号码、户籍地址等。",
-        "keywords": ["户籍", "人口", "户口"], "sharing_type": "conditional", "sharing_conditions": "仅限履行法定职责、办理政务服务事项所需",
-        "sharing_basis": "《中华人民共和国户口登记条例》；《广东省公共数据管理办法》第二十三条", "sharing_method": "api",
-        "open_type": "closed", "open_reason": "personal_privacy", "update_frequency": "daily", "classification": "natural_person",
-        "security_grade": 3, "legal_basis": "《中华人民共和国户口登记条例》", "scope_org_kinds": ["government", "authority"],
-    }, [_i("GDRK0001", "公民身份号码", length=18, sensitive=True), _i("GDRK0002", "姓名", length=50, sensitive=True),
-        _i("GDRK0003", "户籍地址", length=200, sensitive=True), _i("GDRK0004", "出生日期", "date", sensitive=True)]),
-    ("gd_civil", {
-        "name": "婚姻登记信息", "summary": "结婚登记、离婚登记和补领婚姻登记证信息。", "keywords": ["婚姻", "结婚", "离婚"],
-        "sharing_type": "conditional", "sharing_conditions": "仅限办理与婚姻状况有关的政务服务事项",
-        "sharing_basis": "《婚姻登记条例》", "sharing_method": "verification", "open_type": "closed", "open_reason": "personal_privacy",
-        "update_frequency": "daily", "classification": "natural_person", "security_grade": 3, "legal_basis": "《婚姻登记条例》",
-    }, [_i("GDHY0001", "男方姓名", sensitive=True), _i("GDHY0002", "女方姓名", sensitive=True),
-        _i("GDHY0003", "登记日期", "date"), _i("GDHY0004", "登记机关", length=100)]),
-    ("gd_amr", {
-        "name": "企业登记信息", "summary": "全省企业的设立、变更、注销登记信息。", "keywords": ["企业", "营业执照", "市场主体"],
-        "sharing_type": "unconditional", "sharing_method": "api", "open_type": "open", "update_frequency": "daily",
-        "classification": "legal_person", "security_grade": 1, "legal_basis": "《中华人民共和国市场主体登记管理条例》",
-    }, [_i("GDQY0001", "统一社会信用代码", length=18), _i("GDQY0002", "企业名称", length=200),
-        _i("GDQY0003", "法定代表人", length=50), _i("GDQY0004", "成立日期", "date")]),
-    ("gd_hrss", {
-        "name": "社会保险参保信息", "summary": "职工养老、失业、工伤保险参保缴费信息。", "keywords": ["社保", "参保"],
-        "sharing_type": "conditional", "sharing_conditions": "仅限社会保障、就业服务相关业务", "sharing_basis": "《中华人民共和国社会保险法》",
-        "sharing_method": "api", "open_type": "closed", "open_reason": "personal_privacy", "update_frequency": "monthly",
-        "classification": "natural_person", "security_grade": 3,
-    }, [_i("GDSB0001", "社会保障号码", length=18, sensitive=True), _i("GDSB0002", "参保险种", length=20)]),
-    ("gd_nr", {
-        "name": "不动产登记信息", "summary": "不动产权利及其变动登记信息。", "keywords": ["不动产", "房产"],
-        "sharing_type": "conditional", "sharing_conditions": "仅限依法查询", "sharing_basis": "《不动产登记暂行条例》",
-        "sharing_method": "bulk", "open_type": "closed", "open_reason": "personal_privacy", "update_frequency": "daily",
-        "classification": "geospatial", "security_grade": 3,
-    }, [_i("GDBDC001", "不动产单元号", length=28), _i("GDBDC002", "权利人", sensitive=True)]),
-    ("gd_psb", {
-        "name": "出入境证件制证信息", "summary": "出入境证件制证过程数据，涉及国家秘密，不予共享。", "keywords": ["出入境"],
-        "sharing_type": "none", "sharing_basis": "《中华人民共和国保守国家秘密法》", "sharing_method": "file", "open_type": "closed",
-        "open_reason": "state_secret", "update_frequency": "irregular", "classification": "department", "security_grade": 4,
-    }, [_i("GDCRJ001", "证件号码", sensitive=True)]),
+    (
+        "gd_psb",
+        {
+            "name": "居民户籍信息",
+            "summary": "全省户籍人口的户籍登记信息，包括姓名、公民身份号码、户籍地址等。",
+            "keywords": ["户籍", "人口", "户口"],
+            "sharing_type": "conditional",
+            "sharing_conditions": "仅限履行法定职责、办理政务服务事项所需",
+            "sharing_basis": "《中华人民共和国户口登记条例》；《广东省公共数据管理办法》第二十三条",
+            "sharing_method": "api",
+            "open_type": "closed",
+            "open_reason": "personal_privacy",
+            "update_frequency": "daily",
+            "classification": "natural_person",
+            "security_grade": 3,
+            "legal_basis": "《中华人民共和国户口登记条例》",
+            "scope_org_kinds": ["government", "authority"],
+        },
+        [
+            _i("GDRK0001", "公民身份号码", length=18, sensitive=True),
+            _i("GDRK0002", "姓名", length=50, sensitive=True),
+            _i("GDRK0003", "户籍地址", length=200, sensitive=True),
+            _i("GDRK0004", "出生日期", "date", sensitive=True),
+        ],
+    ),
+    (
+        "gd_civil",
+        {
+            "name": "婚姻登记信息",
+            "summary": "结婚登记、离婚登记和补领婚姻登记证信息。",
+            "keywords": ["婚姻", "结婚", "离婚"],
+            "sharing_type": "conditional",
+            "sharing_conditions": "仅限办理与婚姻状况有关的政务服务事项",
+            "sharing_basis": "《婚姻登记条例》",
+            "sharing_method": "verification",
+            "open_type": "closed",
+            "open_reason": "personal_privacy",
+            "update_frequency": "daily",
+            "classification": "natural_person",
+            "security_grade": 3,
+            "legal_basis": "《婚姻登记条例》",
+        },
+        [
+            _i("GDHY0001", "男方姓名", sensitive=True),
+            _i("GDHY0002", "女方姓名", sensitive=True),
+            _i("GDHY0003", "登记日期", "date"),
+            _i("GDHY0004", "登记机关", length=100),
+        ],
+    ),
+    (
+        "gd_amr",
+        {
+            "name": "企业登记信息",
+            "summary": "全省企业的设立、变更、注销登记信息。",
+            "keywords": ["企业", "营业执照", "市场主体"],
+            "sharing_type": "unconditional",
+            "sharing_method": "api",
+            "open_type": "open",
+            "update_frequency": "daily",
+            "classification": "legal_person",
+            "security_grade": 1,
+            "legal_basis": "《中华人民共和国市场主体登记管理条例》",
+        },
+        [
+            _i("GDQY0001", "统一社会信用代码", length=18),
+            _i("GDQY0002", "企业名称", length=200),
+            _i("GDQY0003", "法定代表人", length=50),
+            _i("GDQY0004", "成立日期", "date"),
+        ],
+    ),
+    (
+        "gd_hrss",
+        {
+            "name": "社会保险参保信息",
+            "summary": "职工养老、失业、工伤保险参保缴费信息。",
+            "keywords": ["社保", "参保"],
+            "sharing_type": "conditional",
+            "sharing_conditions": "仅限社会保障、就业服务相关业务",
+            "sharing_basis": "《中华人民共和国社会保险法》",
+            "sharing_method": "api",
+            "open_type": "closed",
+            "open_reason": "personal_privacy",
+            "update_frequency": "monthly",
+            "classification": "natural_person",
+            "security_grade": 3,
+        },
+        [_i("GDSB0001", "社会保障号码", length=18, sensitive=True), _i("GDSB0002", "参保险种", length=20)],
+    ),
+    (
+        "gd_nr",
+        {
+            "name": "不动产登记信息",
+            "summary": "不动产权利及其变动登记信息。",
+            "keywords": ["不动产", "房产"],
+            "sharing_type": "conditional",
+            "sharing_conditions": "仅限依法查询",
+            "sharing_basis": "《不动产登记暂行条例》",
+            "sharing_method": "bulk",
+            "open_type": "closed",
+            "open_reason": "personal_privacy",
+            "update_frequency": "daily",
+            "classification": "geospatial",
+            "security_grade": 3,
+        },
+        [_i("GDBDC001", "不动产单元号", length=28), _i("GDBDC002", "权利人", sensitive=True)],
+    ),
+    (
+        "gd_psb",
+        {
+            "name": "出入境证件制证信息",
+            "summary": "出入境证件制证过程数据，涉及国家秘密，不予共享。",
+            "keywords": ["出入境"],
+            "sharing_type": "none",
+            "sharing_basis": "《中华人民共和国保守国家秘密法》",
+            "sharing_method": "file",
+            "open_type": "closed",
+            "open_reason": "state_secret",
+            "update_frequency": "irregular",
+            "classification": "department",
+            "security_grade": 4,
+        },
+        [_i("GDCRJ001", "证件号码", sensitive=True)],
+    ),
 ]
 
 

@@ -120,7 +120,6 @@ class AuditEventFilter(df.FilterSet):
 # --- the catalog ------------------------------------------------------------------------
 
 
-
 def region_subtree_q(region: Region, field: str = "region") -> Q:
     """The region and every division below it (GB/T 2260 codes share their prefix)."""
     return Q(**{f"{field}__code__startswith": region.subtree_prefix})
@@ -164,7 +163,17 @@ class ResourceFilter(df.FilterSet):
 
     class Meta:
         model = Resource
-        fields = ["q", "sharing_type", "open_type", "status", "update_frequency", "classification", "source_org", "region", "code"]
+        fields = [
+            "q",
+            "sharing_type",
+            "open_type",
+            "status",
+            "update_frequency",
+            "classification",
+            "source_org",
+            "region",
+            "code",
+        ]
 
     def search_q(self, queryset, name, value):
         value = value.strip()
@@ -199,7 +208,9 @@ class ResourceFilingFilter(df.FilterSet):
 def catalog_task_overdue_q(now) -> Q:
     """Tasks past the deadline of their open step (CatalogTask.is_overdue, as a query); the
     API's `?overdue=` and the admin's "overdue" filter."""
-    return Q(status=CatalogTaskStatus.OPEN, update_due_at__lt=now) | Q(status=CatalogTaskStatus.UPDATED, review_due_at__lt=now)
+    return Q(status=CatalogTaskStatus.OPEN, update_due_at__lt=now) | Q(
+        status=CatalogTaskStatus.UPDATED, review_due_at__lt=now
+    )
 
 
 class CatalogTaskFilter(df.FilterSet):

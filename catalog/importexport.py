@@ -7,7 +7,15 @@ what PostgreSQL would), then every entry goes through the services (resource_cre
 without a resource code, resource_update for a row with the code of one of the institution's
 entries) inside one transaction. If anything fails, the transaction is rolled back and every
 bad cell is reported with its sheet, row, column header and reason. Example rows of the
-template (序号 示例) are never imported."""
+template (序号 示例) are never imported.
+
+Bounded (the limits below): before anything is parsed the archive itself is checked (members,
+uncompressed sizes, compression ratios, the shared strings), rows are read streaming and
+reading stops at the row limits, at most MAX_REPORTED_PROBLEMS problems are listed (with the
+count of the rest), and a workbook larger than SYNC_MAX_XML_BYTES of sheet XML is imported by
+the worker as an ImportJob (catalog.tasks) instead of within the request. Python's zipfile never
+inflates a member beyond the size its directory declares (the CRC check fails), so the declared
+sizes checked here bound what openpyxl can read."""
 
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ import datetime as dt
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,26 +32,109 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import DataError, models, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from catalog.core.errors import DomainError, Forbidden, InvalidTransition
+from catalog.core.spreadsheets import safe_cell, unguard, xlsx_row
+
 from . import codes, policies
-from .choices import Classification, ClosedReason, ItemDataType, OpenType, OrgKind, RegionLevel, ResourceStatus, SecurityGrade
-from .errors import DomainError, InvalidTransition
-from .models import DataElementSource, Organization, Region, Resource, ResourceItem
-from .spreadsheets import safe_cell, unguard, xlsx_row
+from .choices import (
+    Classification,
+    ClosedReason,
+    ItemDataType,
+    OpenType,
+    OrgKind,
+    RegionLevel,
+    ResourceStatus,
+    SecurityGrade,
+)
+from .directory.selectors import reviewing_authority
+from .models import DataElementSource, ImportJob, ImportJobStatus, Organization, Region, Resource, ResourceItem
+from .services import MAX_ITEMS
 from .validators import standard_code
 
+# Rows: entries of one workbook, item rows of one workbook (an entry has at most
+# services.MAX_ITEMS), and the rows a sheet may have in all, blank ones included; reading stops
+# at the first row over a limit.
 MAX_IMPORT_ROWS = 2000
+MAX_IMPORT_ITEM_ROWS = 50_000
+BLANK_ROWS_ALLOWED = 1000
+MAX_COLUMNS = 100  # columns read of a sheet (the template has 23)
+EXCEL_MAX_ROWS = 1_048_576
+# The archive, checked before any of it is parsed. Worksheets are read streaming; every other
+# part (styles, workbook, relations) is parsed whole by openpyxl, so it must be small.
+MAX_ARCHIVE_MEMBERS = 200
+MAX_UNCOMPRESSED_BYTES = 48 * 1024 * 1024
+MAX_PART_BYTES = 4 * 1024 * 1024  # a part other than a worksheet or the shared strings
+MAX_COMPRESSION_RATIO = 100  # of a member larger than RATIO_CHECKED_ABOVE (XML compresses 5-20 times)
+RATIO_CHECKED_ABOVE = 1024 * 1024
+MAX_SHARED_STRINGS_BYTES = 16 * 1024 * 1024  # openpyxl holds every shared string in memory
+MAX_SHARED_STRINGS = 250_000
+MAX_REPORTED_PROBLEMS = 200  # problems listed; the rest are counted
+SYNC_MAX_XML_BYTES = 512 * 1024  # sheets and shared strings (~35 entries of 25 items): larger go to the worker
+PROGRESS_EVERY = 500  # rows between two progress reports
+SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 
 
 class ImportFailed(Exception):
-    """Nothing was imported. `rows` holds {sheet, row, column, message} for each problem; a
-    problem with the file itself has an empty sheet and column and `row` None."""
+    """Nothing was imported. `rows` holds {sheet, row, column, message} for the first
+    MAX_REPORTED_PROBLEMS problems; a problem with the file itself has an empty sheet and
+    column and `row` None. `count` is the number of problems found, listed or not."""
 
-    def __init__(self, rows: list[dict[str, Any]]):
-        self.rows = rows
-        super().__init__(f"{len(rows)} problem(s)")
+    def __init__(self, rows: list[dict[str, Any]], count: int | None = None):
+        self.rows = rows[:MAX_REPORTED_PROBLEMS]
+        self.count = max(count or 0, len(rows))
+        super().__init__(f"{self.count} problem(s)")
+
+    @property
+    def not_listed(self) -> int:
+        return self.count - len(self.rows)
+
+
+class _Problems:
+    """The problems found so far: the first MAX_REPORTED_PROBLEMS kept, the rest counted."""
+
+    def __init__(self):
+        self.rows: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, problem: dict[str, Any]) -> None:
+        self.count += 1
+        if len(self.rows) < MAX_REPORTED_PROBLEMS:
+            self.rows.append(problem)
+
+    def __iadd__(self, problems: Iterable[dict[str, Any]]):
+        for problem in problems:
+            self.add(problem)
+        return self
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def failed(self) -> ImportFailed:
+        order = {codes.ENTRY_SHEET: 0, codes.ITEM_SHEET: 1}
+        self.rows.sort(key=lambda e: (order.get(e["sheet"], -1), e["row"] or 0))
+        return ImportFailed(self.rows, self.count)
+
+
+class ImportObserver:
+    """Told how an import advances (a job records it; the default ignores it). `writing` and
+    `finished` are called inside the import's transaction: `writing` may raise to give up
+    (nothing is written), `finished` records the result in the same transaction."""
+
+    def read(self, rows: int) -> None:
+        pass
+
+    def writing(self, total: int) -> None:
+        pass
+
+    def wrote(self, done: int) -> None:
+        pass
+
+    def finished(self, result: ImportResult) -> None:
+        pass
 
 
 class ImportResult(list):
@@ -65,14 +157,21 @@ def _problem(sheet: str, row: int | None, column: str, message) -> dict[str, Any
 
 
 def _instructions() -> list[str]:
-    names = {"entries": codes.ENTRY_SHEET, "items": codes.ITEM_SHEET, "example": codes.EXAMPLE_KEY, "code": codes.CODE_COLUMN}
+    names = {
+        "entries": codes.ENTRY_SHEET,
+        "items": codes.ITEM_SHEET,
+        "example": codes.EXAMPLE_KEY,
+        "code": codes.CODE_COLUMN,
+    }
     return [
         _(
             "One row of the sheet %(entries)s per entry; its data items go on the sheet %(items)s, where 资源序号 is "
             "the entry's 序号."
         )
         % names,
-        _("Rows whose 序号 (or 资源序号) is %(example)s are examples: they are never imported. Delete them or leave them.")
+        _(
+            "Rows whose 序号 (or 资源序号) is %(example)s are examples: they are never imported. Delete them or leave them."  # noqa: E501
+        )
         % names,
         _(
             "%(code)s: leave it empty to create a new draft entry. Give the code of an entry of your institution to "
@@ -147,9 +246,9 @@ def template_workbook() -> bytes:
     items.append([h for h, _f, _m in codes.ITEM_COLUMNS])
     items.append([codes.EXAMPLE_KEY, "EXAMPLE-0001", "公民身份号码", "C", 18, "18位公民身份号码", "是", "是"])
     items.append([codes.EXAMPLE_KEY, "EXAMPLE-0002", "姓名", "C", 50, "", "是", "是"])
-    note = _("Example row (序号 %(example)s): it is not imported. Delete it or leave it, and add your own rows below.") % {
-        "example": codes.EXAMPLE_KEY
-    }
+    note = _(
+        "Example row (序号 %(example)s): it is not imported. Delete it or leave it, and add your own rows below."
+    ) % {"example": codes.EXAMPLE_KEY}
     example_font, example_fill = Font(italic=True, color="808080"), PatternFill("solid", fgColor="F2F2F2")
     for sheet in (entries, items):
         for row in sheet.iter_rows(min_row=2):
@@ -352,11 +451,137 @@ def _parse_item(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, st
     return item, problems
 
 
-def _rows(sheet, columns, optional: Iterable[tuple[str, str]] = ()) -> Iterable[tuple[int, dict[str, Any]]]:
+def _file_problem(message) -> ImportFailed:
+    return ImportFailed([_problem("", None, "", message)])
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):g}"
+
+
+def check_archive(content: bytes) -> int:
+    """Refuse, before anything is parsed, a workbook whose archive would cost too much to read:
+    too many members, too much uncompressed, a member compressed too well (a zip bomb), a part
+    openpyxl parses whole that is too large, too many or too large shared strings. Returns the
+    uncompressed bytes of the worksheets and shared strings (what decides sync or job)."""
+    from xml.etree.ElementTree import ParseError, fromstring  # noqa: S405 - expat refuses entity expansion bombs
+
+    from openpyxl.packaging.manifest import Manifest
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise _file_problem(_("The file is not an Excel workbook (.xlsx).")) from None
+    if len(members) > MAX_ARCHIVE_MEMBERS:
+        raise _file_problem(
+            _("The workbook has %(n)s parts; at most %(max)s are read.")
+            % {"n": len(members), "max": MAX_ARCHIVE_MEMBERS}
+        )
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise _file_problem(
+            _("The workbook holds %(size)s MiB uncompressed; at most %(max)s MiB are read.")
+            % {"size": _mib(total), "max": _mib(MAX_UNCOMPRESSED_BYTES)}
+        )
+    for m in members:
+        if m.file_size > RATIO_CHECKED_ABOVE and m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1):
+            raise _file_problem(
+                _(
+                    "The part %(part)s of the workbook is compressed %(ratio)s times; a workbook compressed more "
+                    "than %(max)s times is not read."
+                )
+                % {"part": m.filename, "ratio": m.file_size // max(m.compress_size, 1), "max": MAX_COMPRESSION_RATIO}
+            )
+    names = {m.filename: m for m in members}
+    manifest = names.get("[Content_Types].xml")
+    if manifest is None or manifest.file_size > MAX_PART_BYTES:
+        raise _file_problem(_("The file is not an Excel workbook (.xlsx)."))
+    try:
+        found = Manifest.from_tree(fromstring(archive.read(manifest))).find(SHARED_STRINGS_TYPE)  # noqa: S314
+    except (ParseError, zipfile.BadZipFile, ValueError, TypeError, KeyError):
+        raise _file_problem(_("The file is not an Excel workbook (.xlsx).")) from None
+    strings = names.get(found.PartName.lstrip("/")) if found is not None else None
+    streamed = 0
+    for m in members:
+        if m is strings:
+            continue
+        if re.fullmatch(r"xl/worksheets/[^/]+\.xml", m.filename):
+            streamed += m.file_size
+        elif m.file_size > MAX_PART_BYTES:
+            raise _file_problem(
+                _("The part %(part)s of the workbook holds %(size)s MiB; at most %(max)s MiB are read.")
+                % {"part": m.filename, "size": _mib(m.file_size), "max": _mib(MAX_PART_BYTES)}
+            )
+    if strings is not None:
+        if strings.file_size > MAX_SHARED_STRINGS_BYTES:
+            raise _file_problem(
+                _("The workbook's shared strings hold %(size)s MiB; at most %(max)s MiB are read.")
+                % {"size": _mib(strings.file_size), "max": _mib(MAX_SHARED_STRINGS_BYTES)}
+            )
+        if _count_strings(archive, strings) > MAX_SHARED_STRINGS:
+            raise _file_problem(
+                _("The workbook has more than %(max)s shared strings.") % {"max": f"{MAX_SHARED_STRINGS:,}"}
+            )
+        streamed += strings.file_size
+    return streamed
+
+
+def _count_strings(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    """The shared strings (si elements) of the part, counted by expat as it streams; stops
+    counting past the limit. An unreadable part counts as too many."""
+    from xml.parsers import expat  # noqa: S410 - expat refuses entity expansion bombs
+
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+
+    wanted, count = f"{SHEET_MAIN_NS} si", 0
+
+    def start(name, _attrs):
+        nonlocal count
+        if name == wanted:
+            count += 1
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    try:
+        with archive.open(member) as stream:
+            while count <= MAX_SHARED_STRINGS:
+                chunk = stream.read(256 * 1024)
+                parser.Parse(chunk, not chunk)
+                if not chunk:
+                    break
+    except (expat.ExpatError, zipfile.BadZipFile, OSError, EOFError, ValueError):
+        raise _file_problem(_("The file is not an Excel workbook (.xlsx).")) from None
+    return count
+
+
+def _sheet_rows(sheet, *, max_row: int, max_col: int, min_row: int = 1):
+    """The sheet's rows as tuples of values, read streaming; openpyxl's errors on a damaged
+    file (an index past the shared strings, broken XML) are the file's problem, not a 500."""
+    rows = sheet.iter_rows(min_row=min_row, max_row=max_row, max_col=max_col, values_only=True)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except IndexError:
+            raise _file_problem(
+                _("The sheet %(sheet)s refers to a shared string the workbook does not have.") % {"sheet": sheet.title}
+            ) from None
+        except Exception:  # noqa: BLE001 - whatever openpyxl raises, the sheet cannot be read
+            raise _file_problem(
+                _("The sheet %(sheet)s cannot be read: the workbook is damaged.") % {"sheet": sheet.title}
+            ) from None
+        yield row
+
+
+def _rows(
+    sheet, columns, optional: Iterable[tuple[str, str]] = (), *, limit: int
+) -> Iterable[tuple[int, dict[str, Any]]]:
     """(Excel row number, {field: raw value}) of the non-empty rows, by header name. The
-    `optional` (header, field) columns may be absent."""
-    rows = sheet.iter_rows(values_only=True)
-    header = [_text(h) for h in next(rows, [])]
+    `optional` (header, field) columns may be absent. Reads at most `limit` +
+    BLANK_ROWS_ALLOWED rows after the header; a sheet with more is refused."""
+    header = [_text(h) for h in next(_sheet_rows(sheet, max_row=1, max_col=MAX_COLUMNS), ())]
     index = {}
     for name, field, _mapping in columns:
         if name in header:
@@ -367,9 +592,25 @@ def _rows(sheet, columns, optional: Iterable[tuple[str, str]] = ()) -> Iterable[
     for name, field in optional:
         if name in header:
             index[field] = header.index(name)
+    last = 1 + limit + BLANK_ROWS_ALLOWED
+    width = max(index.values()) + 1
+    # Blank rows past `last` (formatted but empty) are passed over up to Excel's last row; rows
+    # numbered beyond it cannot come from Excel and are not read (openpyxl stops there).
+    rows = _sheet_rows(sheet, min_row=2, max_row=EXCEL_MAX_ROWS, max_col=width)
     for number, row in enumerate(rows, start=2):
         if row is None or all(v is None or _text(v) == "" for v in row):
             continue
+        if number > last:
+            raise ImportFailed(
+                [
+                    _problem(
+                        sheet.title,
+                        number,
+                        "",
+                        _("The sheet has rows after row %(n)s; at most %(n)s rows are read.") % {"n": last},
+                    )
+                ]
+            )
         yield number, {field: (row[i] if i < len(row) else None) for field, i in index.items()}
 
 
@@ -393,6 +634,7 @@ class _Row:
         self.number, self.data, self.code = number, data, code
         self.items: list[tuple[int, dict[str, Any]]] = []
         self.bad = False
+        self.too_many = False  # more than MAX_ITEMS item rows: the rest are not read
         self.target: Resource | None = None  # the entry to update (_find_targets)
 
     def errors_of(self, exc: Exception, source_org: Organization) -> list[dict[str, Any]]:
@@ -428,7 +670,11 @@ class _Row:
     def _source_conflicts(self, message: str, source_org: Organization) -> list[dict[str, Any]]:
         """The item rows whose code another institution holds as its source (Art. 14)."""
         wanted = {standard_code(item["code"]): number for number, item in self.items if item.get("is_source", True)}
-        held = set(DataElementSource.objects.filter(code__in=list(wanted)).exclude(org=source_org).values_list("code", flat=True))
+        held = set(
+            DataElementSource.objects.filter(code__in=list(wanted))
+            .exclude(org=source_org)
+            .values_list("code", flat=True)
+        )
         header = _header("code", codes.ITEM_COLUMNS)
         rows = [number for code, number in wanted.items() if code in held]
         if not rows:
@@ -436,84 +682,32 @@ class _Row:
         return [_problem(codes.ITEM_SHEET, number, header, message) for number in rows]
 
 
-def import_workbook(*, actor, source_org: Organization, content: bytes) -> ImportResult:
+def import_workbook(
+    *, actor, source_org: Organization, content: bytes, observer: ImportObserver | None = None
+) -> ImportResult:
     """Create a draft entry for each row of the entries sheet without a resource code, and
     update the entry of `source_org` whose code a row gives; with their items. All or
-    nothing: raises ImportFailed with every problem."""
-    from openpyxl import load_workbook
-
+    nothing: raises ImportFailed with the problems (the first MAX_REPORTED_PROBLEMS, and their
+    count). The archive is checked first (check_archive); `observer` hears the progress."""
     from . import services
 
-    try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - whatever openpyxl raises, the file is not a workbook it can read
-        raise ImportFailed([_problem("", None, "", _("The file is not an Excel workbook (.xlsx)."))]) from None
-    errors: list[dict[str, Any]] = []
-    for name in (codes.ENTRY_SHEET, codes.ITEM_SHEET):
-        if name not in wb.sheetnames:
-            errors.append(_problem(name, None, "", _("The sheet is missing.")))
-    if errors:
-        raise ImportFailed(errors)
-    orgs = {o.code: o for o in Organization.objects.all().only("id", "code", "name")}
-
-    entries: dict[str, _Row] = {}
-    examples = 0
-    code_header = codes.CODE_COLUMN
-    for number, raw in _rows(wb[codes.ENTRY_SHEET], codes.ENTRY_COLUMNS, optional=[(code_header, "resource_code")]):
-        key = _text(raw.get("key"))
-        if key == codes.EXAMPLE_KEY:
-            examples += 1
-            continue
-        if not key:
-            errors.append(_problem(codes.ENTRY_SHEET, number, "序号", _("The row needs its number (序号).")))
-            continue
-        if key in entries:
-            errors.append(_problem(codes.ENTRY_SHEET, number, "序号", _("The number %(key)s is used twice.") % {"key": key}))
-            continue
-        data, problems = _parse_entry(raw, orgs)
-        row = entries[key] = _Row(number, data, _text(raw.get("resource_code")).upper())
-        for header, message in problems:
-            errors.append(_problem(codes.ENTRY_SHEET, number, header, message))
-        row.bad = bool(problems)
-        if len(entries) > MAX_IMPORT_ROWS:
-            raise ImportFailed(
-                [_problem(codes.ENTRY_SHEET, number, "", _("At most %(n)s entries per workbook.") % {"n": MAX_IMPORT_ROWS})]
-            )
-    for number, raw in _rows(wb[codes.ITEM_SHEET], codes.ITEM_COLUMNS):
-        key = _text(raw.get("key"))
-        if key == codes.EXAMPLE_KEY:
-            continue
-        if key not in entries:
-            errors.append(
-                _problem(
-                    codes.ITEM_SHEET, number, "资源序号", _("No entry has the number %(key)s.") % {"key": key or _("(empty)")}
-                )
-            )
-            continue
-        item, problems = _parse_item(raw)
-        for header, message in problems:
-            errors.append(_problem(codes.ITEM_SHEET, number, header, message))
-        entries[key].items.append((number, item))
-        entries[key].bad |= bool(problems)
-    if not entries and not errors:
-        message = _("The workbook has no entries to import.")
-        if examples:
-            message = _("The workbook has no entries to import: rows marked %(example)s are examples and are not imported.") % {
-                "example": codes.EXAMPLE_KEY
-            }
-        raise ImportFailed([_problem(codes.ENTRY_SHEET, None, "", message)])
+    observer = observer or ImportObserver()
+    check_archive(content)
+    entries, errors = _read_workbook(content, observer)
     errors += _find_targets(entries, source_org, actor)
 
     result = ImportResult()
     with transaction.atomic():
-        for row in entries.values():
-            if row.bad:
-                continue
+        good = [row for row in entries.values() if not row.bad]
+        observer.writing(len(good))
+        for done, row in enumerate(good, start=1):
             items = [item for _n, item in row.items]
             try:
                 with transaction.atomic():
                     if row.target is None:
-                        resource = services.resource_create(actor=actor, source_org=source_org, data=row.data, items=items)
+                        resource = services.resource_create(
+                            actor=actor, source_org=source_org, data=row.data, items=items
+                        )
                         result.created.append(resource)
                     else:
                         resource = services.resource_update(
@@ -526,14 +720,129 @@ def import_workbook(*, actor, source_org: Organization, content: bytes) -> Impor
             except (DomainError, ValidationError, DataError) as exc:
                 errors += row.errors_of(exc, source_org)
                 continue
+            finally:
+                if done % 50 == 0:
+                    observer.wrote(done)
             result.append(resource)
         if errors:
             transaction.set_rollback(True)
+        else:
+            observer.finished(result)
     if errors:
-        order = {codes.ENTRY_SHEET: 0, codes.ITEM_SHEET: 1}
-        errors.sort(key=lambda e: (order.get(e["sheet"], -1), e["row"] or 0))
-        raise ImportFailed(errors)
+        raise errors.failed()
     return result
+
+
+def _read_workbook(content: bytes, observer: ImportObserver) -> tuple[dict[str, _Row], _Problems]:
+    """The entries of the workbook with their items, read streaming, and the problems of their
+    cells. Raises ImportFailed at once for a problem of the file or a row limit passed."""
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - whatever openpyxl raises, the file is not a workbook it can read
+        raise _file_problem(_("The file is not an Excel workbook (.xlsx).")) from None
+    try:
+        return _read_sheets(wb, observer)
+    finally:
+        wb.close()
+
+
+def _read_sheets(wb, observer: ImportObserver) -> tuple[dict[str, _Row], _Problems]:
+    errors = _Problems()
+    for name in (codes.ENTRY_SHEET, codes.ITEM_SHEET):
+        if name not in wb.sheetnames:
+            errors.add(_problem(name, None, "", _("The sheet is missing.")))
+    if errors:
+        raise errors.failed()
+    orgs = {o.code: o for o in Organization.objects.all().only("id", "code", "name")}
+
+    entries: dict[str, _Row] = {}
+    examples = read = 0
+    code_header = codes.CODE_COLUMN
+    rows = _rows(
+        wb[codes.ENTRY_SHEET], codes.ENTRY_COLUMNS, optional=[(code_header, "resource_code")], limit=MAX_IMPORT_ROWS
+    )
+    for number, raw in rows:
+        read += 1
+        if read % PROGRESS_EVERY == 0:
+            observer.read(read)
+        key = _text(raw.get("key"))
+        if key == codes.EXAMPLE_KEY:
+            examples += 1
+            continue
+        if not key:
+            errors.add(_problem(codes.ENTRY_SHEET, number, "序号", _("The row needs its number (序号).")))
+            continue
+        if key in entries:
+            errors.add(
+                _problem(codes.ENTRY_SHEET, number, "序号", _("The number %(key)s is used twice.") % {"key": key})
+            )
+            continue
+        if len(entries) >= MAX_IMPORT_ROWS:
+            raise ImportFailed(
+                [
+                    _problem(
+                        codes.ENTRY_SHEET, number, "", _("At most %(n)s entries per workbook.") % {"n": MAX_IMPORT_ROWS}
+                    )
+                ]
+            )
+        data, problems = _parse_entry(raw, orgs)
+        row = entries[key] = _Row(number, data, _text(raw.get("resource_code")).upper())
+        for header, message in problems:
+            errors.add(_problem(codes.ENTRY_SHEET, number, header, message))
+        row.bad = bool(problems)
+    item_rows = 0
+    for number, raw in _rows(wb[codes.ITEM_SHEET], codes.ITEM_COLUMNS, limit=MAX_IMPORT_ITEM_ROWS):
+        read += 1
+        if read % PROGRESS_EVERY == 0:
+            observer.read(read)
+        key = _text(raw.get("key"))
+        if key == codes.EXAMPLE_KEY:
+            continue
+        item_rows += 1
+        if item_rows > MAX_IMPORT_ITEM_ROWS:
+            raise ImportFailed(
+                [
+                    _problem(
+                        codes.ITEM_SHEET,
+                        number,
+                        "",
+                        _("At most %(n)s data items per workbook.") % {"n": f"{MAX_IMPORT_ITEM_ROWS:,}"},
+                    )
+                ]
+            )
+        entry = entries.get(key)
+        if entry is None:
+            errors.add(
+                _problem(
+                    codes.ITEM_SHEET,
+                    number,
+                    "资源序号",
+                    _("No entry has the number %(key)s.") % {"key": key or _("(empty)")},
+                )
+            )
+            continue
+        if len(entry.items) >= MAX_ITEMS:
+            if not entry.too_many:
+                entry.too_many = entry.bad = True
+                message = _("An entry has at most %(n)d data items.") % {"n": MAX_ITEMS}
+                errors.add(_problem(codes.ITEM_SHEET, number, "资源序号", message))
+            continue
+        item, problems = _parse_item(raw)
+        for header, message in problems:
+            errors.add(_problem(codes.ITEM_SHEET, number, header, message))
+        entry.items.append((number, item))
+        entry.bad |= bool(problems)
+    observer.read(read)
+    if not entries and not errors:
+        message = _("The workbook has no entries to import.")
+        if examples:
+            message = _(
+                "The workbook has no entries to import: rows marked %(example)s are examples and are not imported."
+            ) % {"example": codes.EXAMPLE_KEY}
+        raise ImportFailed([_problem(codes.ENTRY_SHEET, None, "", message)])
+    return entries, errors
 
 
 def _find_targets(entries: dict[str, _Row], source_org: Organization, actor) -> list[dict[str, Any]]:
@@ -546,9 +855,9 @@ def _find_targets(entries: dict[str, _Row], source_org: Organization, actor) -> 
         return []
     found = {
         r.code: r
-        for r in Resource.objects.filter(code__in=wanted, source_org=source_org, revision_of__isnull=True).select_related(
-            "source_org"
-        )
+        for r in Resource.objects.filter(
+            code__in=wanted, source_org=source_org, revision_of__isnull=True
+        ).select_related("source_org")
     }
     errors, seen = [], set()
     for row in entries.values():
@@ -569,6 +878,152 @@ def _find_targets(entries: dict[str, _Row], source_org: Organization, actor) -> 
         row.bad = True
         errors.append(_problem(codes.ENTRY_SHEET, row.number, codes.CODE_COLUMN, message))
     return errors
+
+
+# --- import: as a job -----------------------------------------------------------------------
+
+
+def needs_job(content: bytes) -> bool:
+    """Whether the workbook is too large to import within a web request (after check_archive,
+    which raises ImportFailed for a workbook that may not be read at all)."""
+    return check_archive(content) > SYNC_MAX_XML_BYTES
+
+
+def result_json(result: ImportResult) -> dict[str, Any]:
+    """The API's answer to an import: the counts and the entries written (the first
+    MAX_REPORTED_PROBLEMS of them listed; `not_listed` counts the rest)."""
+    created = {r.pk for r in result.created}
+    done = [(r, "created" if r.pk in created else "updated") for r in result] + [
+        (r, "unchanged") for r in result.unchanged
+    ]
+    return {
+        "created": len(result.created),
+        "updated": len(result.updated),
+        "unchanged": len(result.unchanged),
+        "resources": [
+            {"id": r.pk, "code": r.code, "name": r.name, "status": r.status, "version": r.version, "action": what}
+            for r, what in done[:MAX_REPORTED_PROBLEMS]
+        ],
+        "not_listed": max(len(done) - MAX_REPORTED_PROBLEMS, 0),
+    }
+
+
+def failure_json(exc: ImportFailed) -> dict[str, Any]:
+    return {"rows": exc.rows, "problem_count": exc.count, "not_listed": exc.not_listed}
+
+
+class _JobObserver(ImportObserver):
+    """Records a job's progress on its row, as long as the job is still this run's."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.mine = ImportJob.objects.filter(pk=job.pk, run=job.run, status=ImportJobStatus.RUNNING)
+
+    def read(self, rows: int) -> None:
+        self.mine.update(rows_read=rows)
+
+    def writing(self, total: int) -> None:
+        # Inside the import's transaction: lock the job; another run that took it over meanwhile
+        # (a message delivered twice) means this one writes nothing.
+        if not self.mine.select_for_update().exists():
+            raise _Superseded
+        self.mine.update(entries_total=total)
+        self.job.entries_total = total
+
+    def wrote(self, done: int) -> None:
+        # Seen by others only when the import commits; live progress of this phase goes by cache.
+        _cache_progress(self.job.pk, done)
+
+    def finished(self, result: ImportResult) -> None:
+        self.mine.update(
+            status=ImportJobStatus.SUCCEEDED,
+            entries_done=len(result) + len(result.unchanged),
+            result=result_json(result),
+            content=b"",
+            finished_at=timezone.now(),
+        )
+
+
+class _Superseded(Exception):
+    pass
+
+
+def _progress_key(job_id: int) -> str:
+    return f"catalog:import-job:{job_id}:written"
+
+
+def _cache_progress(job_id: int, done: int) -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.set(_progress_key(job_id), done, timeout=6 * 3600)
+    except Exception:  # noqa: BLE001, S110 - the cache (Redis) down: the bar waits for the end, the import goes on
+        pass
+
+
+def import_job_progress(job: ImportJob) -> dict[str, Any]:
+    """Where the job is: its status, rows read, entries to write and written (live from the
+    cache while the import's transaction is open)."""
+    done = job.entries_done
+    if job.status == ImportJobStatus.RUNNING and job.entries_total:
+        from django.core.cache import cache
+
+        try:
+            done = cache.get(_progress_key(job.pk)) or 0
+        except Exception:  # noqa: BLE001 - the cache down: no live count
+            done = 0
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "done": job.done,
+        "rows_read": job.rows_read,
+        "entries_total": job.entries_total,
+        "entries_done": min(done, job.entries_total) if job.entries_total else done,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def import_job_create(*, actor, source_org: Organization, content: bytes, filename: str = "") -> ImportJob:
+    """Keep the workbook for the worker (catalog.tasks.run_import_job queues it)."""
+    if not policies.can(actor, "resource.import"):
+        raise Forbidden()
+    return ImportJob.objects.create(
+        owner=actor, org=source_org, filename=filename[:255], size=len(content), content=content
+    )
+
+
+def import_job_run(*, job_id: int) -> ImportJob | None:
+    """Run the job once: safe to call twice or concurrently. The run claims the job (a queued
+    one, or a running one whose worker died: its transaction was rolled back), and writes only
+    if the job is still its own when it starts writing, in the transaction that records the
+    result. None if the job is done or gone."""
+    run = ImportJob.new_run()
+    now = timezone.now()
+    claimed = ImportJob.objects.filter(
+        Q(status=ImportJobStatus.QUEUED) | Q(status=ImportJobStatus.RUNNING), pk=job_id
+    ).update(status=ImportJobStatus.RUNNING, run=run, started_at=now, rows_read=0, entries_total=0, entries_done=0)
+    if not claimed:
+        return None
+    job = ImportJob.objects.select_related("owner", "org").get(pk=job_id)
+    observer = _JobObserver(job)
+    failure: dict[str, Any] | None = None
+    try:
+        import_workbook(actor=job.owner, source_org=job.org, content=bytes(job.content), observer=observer)
+    except _Superseded:
+        return None
+    except ImportFailed as exc:
+        failure = failure_json(exc)
+    except DomainError as exc:
+        failure = failure_json(ImportFailed([_problem("", None, "", exc.message)]))
+    except Exception:
+        failure = failure_json(ImportFailed([_problem("", None, "", _("The import stopped on an unexpected error."))]))
+        observer.mine.update(status=ImportJobStatus.FAILED, result=failure, content=b"", finished_at=timezone.now())
+        raise
+    if failure is not None:
+        observer.mine.update(status=ImportJobStatus.FAILED, result=failure, content=b"", finished_at=timezone.now())
+    job.refresh_from_db()
+    return job
 
 
 # --- export ---------------------------------------------------------------------------------
@@ -599,7 +1054,9 @@ def _entry_row(resource: Resource) -> list[Any]:
         resource.source_org.code,
         resource.region.code,
         resource.version,
-        resource.published_at.astimezone(timezone.get_current_timezone()).date().isoformat() if resource.published_at else "",
+        resource.published_at.astimezone(timezone.get_current_timezone()).date().isoformat()
+        if resource.published_at
+        else "",
         resource.updated_at.astimezone(timezone.get_current_timezone()).isoformat(timespec="seconds"),
     ]
     return row
@@ -622,13 +1079,19 @@ def _item_rows(resource: Resource) -> list[list[Any]]:
 
 
 def export_queryset(qs):
-    return qs.select_related("source_org", "region", "collecting_org", "verifying_org").prefetch_related("items").order_by("code")
+    return (
+        qs.select_related("source_org", "region", "collecting_org", "verifying_org")
+        .prefetch_related("items")
+        .order_by("code")
+    )
 
 
 def open_catalog():
     """The entries anyone may harvest without signing in (the DCAT export): published and
     open, or open on conditions — never a not-open entry, never an unpublished one."""
-    return Resource.objects.filter(status=ResourceStatus.PUBLISHED, open_type__in=[OpenType.OPEN, OpenType.CONDITIONAL_OPEN])
+    return Resource.objects.filter(
+        status=ResourceStatus.PUBLISHED, open_type__in=[OpenType.OPEN, OpenType.CONDITIONAL_OPEN]
+    )
 
 
 def export_csv(resources: Iterable[Resource]) -> str:
@@ -690,7 +1153,10 @@ CHINESE = "http://publications.europa.eu/resource/authority/language/ZHO"
 def _date(value: dt.datetime | None) -> dict[str, str] | None:
     if value is None:
         return None
-    return {"@value": value.astimezone(timezone.get_current_timezone()).isoformat(timespec="seconds"), "@type": "xsd:dateTime"}
+    return {
+        "@value": value.astimezone(timezone.get_current_timezone()).isoformat(timespec="seconds"),
+        "@type": "xsd:dateTime",
+    }
 
 
 def _texts(make) -> list[dict[str, str]]:
@@ -799,7 +1265,7 @@ def export_dcat(resources: Iterable[Resource], *, base_url: str, region: Region 
         "dcat:themeTaxonomy": scheme,
         "dct:modified": _date(timezone.now()),
     }
-    authority = policies.reviewing_authority(Organization(region=region)) if region is not None else None
+    authority = reviewing_authority(Organization(region=region)) if region is not None else None
     if authority is not None:
         document["dct:publisher"] = _agent(authority, base)
     document["dcat:dataset"] = datasets

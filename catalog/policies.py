@@ -17,7 +17,19 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from .choices import OpenType, OrgKind, ResourceStatus, Role, SharingType
-from .models import ApiKey, AuditEvent, CalendarDay, CatalogTask, Organization, Region, Resource, ResourceFiling, User
+from .directory.selectors import region_subtree_ids
+from .models import (
+    ApiKey,
+    AuditEvent,
+    CalendarDay,
+    CatalogTask,
+    ImportJob,
+    Organization,
+    Region,
+    Resource,
+    ResourceFiling,
+    User,
+)
 
 
 def is_admin(user) -> bool:
@@ -71,14 +83,20 @@ def visible_calendar_days(user) -> QuerySet[CalendarDay]:
     return CalendarDay.objects.all()
 
 
-def region_subtree_ids(region_id: int) -> list[int]:
-    """The region and every region below it (three levels at most)."""
-    ids = [region_id]
-    frontier = [region_id]
-    while frontier:
-        frontier = list(Region.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
-        ids.extend(frontier)
-    return ids
+def pending_revision_viewer(user) -> tuple[bool, int | None]:
+    """Who sees that a published entry has a pending revision (its id): platform staff see it
+    on every entry, an institution on the entries it owns or reviews. Returned as (sees every
+    entry, the institution), the two facts the catalog's SQL fast path binds."""
+    return bool(getattr(user, "is_staff", False)), getattr(user, "org_id", None)
+
+
+def sees_pending_revision(user, resource: Resource) -> bool:
+    """`pending_revision_viewer` for one entry (an institution of None matches an entry
+    without an authority, as the SQL's IS NOT DISTINCT FROM does)."""
+    if user is None:
+        return False
+    see_all, org_id = pending_revision_viewer(user)
+    return see_all or org_id in (resource.source_org_id, resource.authority_id)
 
 
 def visible_audit_events(user) -> QuerySet[AuditEvent]:
@@ -135,15 +153,12 @@ def visible_catalog_tasks(user) -> QuerySet[CatalogTask]:
     return qs.filter(Q(org_id=user.org_id) | Q(authority_id=user.org_id))
 
 
-def reviewing_authority(org: Organization) -> Organization | None:
-    """The data authority that reviews `org`'s catalog: the authority of its region, or of the
-    nearest region above it that has one (Art. 10)."""
-    chain = [org.region, *org.region.ancestors()]
-    found = {a.region_id: a for a in Organization.objects.filter(kind=OrgKind.AUTHORITY, region__in=chain)}
-    for region in chain:
-        if region.pk in found:
-            return found[region.pk]
-    return None
+def visible_import_jobs(user) -> QuerySet[ImportJob]:
+    """Workbook import jobs: only the person who uploaded the workbook (its result lists the
+    problems of their rows)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ImportJob.objects.none()
+    return ImportJob.objects.filter(owner_id=user.pk)
 
 
 def open_sharing_conflict(*, sharing_type: str, open_type: str, has_sensitive_items: bool) -> str | None:
@@ -229,6 +244,10 @@ def _catalog_task_authority(user, obj=None) -> bool:
     return is_authority_officer(user) and (obj is None or obj.authority_id == user.org_id)
 
 
+# Actions a signed-in person (or an administrator) takes and an API key never does: a key that
+# could mint keys would outlive itself in the keys it made. The API's permission asks this.
+PERSON_ONLY_ACTIONS = frozenset({"apikey.create"})
+
 RULES: dict[str, Rule] = {
     "region.view": _anyone,
     "region.create": _admin,
@@ -241,14 +260,16 @@ RULES: dict[str, Rule] = {
     "user.update": _admin,
     "apikey.view": _self_or_admin,  # obj is the key's user
     "apikey.create": _self_or_admin,  # obj is the key's user
+    "apikey.gateway": lambda user, obj=None: is_admin(user),  # a key with the gateway scope
     "apikey.revoke": _key_owner_or_admin,  # obj is the key
     "calendar.view": _anyone,
     "calendar.edit": _admin,
     "policy.edit": _admin,
     "me.view": _anyone,
     "ping.view": _anyone,
-    "audit.view": lambda user, obj=None: is_admin(user) or has_role(user, Role.AUDITOR) or is_authority_officer(user)
-    or has_role(user, Role.CDO),
+    "audit.view": lambda user, obj=None: (
+        is_admin(user) or has_role(user, Role.AUDITOR) or is_authority_officer(user) or has_role(user, Role.CDO)
+    ),
     "resource.view": _anyone,  # narrowed by visible_resources
     "resource.create": _catalog_staff,
     "resource.update": _resource_owner_staff,
@@ -260,11 +281,13 @@ RULES: dict[str, Rule] = {
     "resource.refresh": _resource_source_org,
     "resource.import": _catalog_staff,
     "resource.export": _anyone,
+    "import_job.view": _anyone,  # narrowed by visible_import_jobs: the owner only
     "resource_filing.view": _anyone,  # narrowed by visible_resource_filings
     "catalog_task.view": _anyone,  # narrowed by visible_catalog_tasks
     "catalog_task.create": _catalog_task_creator,
     "catalog_task.complete": _catalog_task_institution,
     "catalog_task.close": _catalog_task_authority,
+    "event.redispatch": lambda user, obj=None: user.is_superuser,  # the outbox admin's action (no API)
 }
 
 
@@ -280,7 +303,7 @@ def can(user, action: str, obj=None) -> bool:
 
 
 def register(rules: dict[str, Rule]) -> None:
-    """Other apps (sharing) add their actions here at import time."""
+    """An app built on the catalog adds its actions, once, from its AppConfig.ready()."""
     overlap = set(rules) & set(RULES)
     if overlap:
         raise KeyError(f"Policy rules defined twice: {sorted(overlap)}")

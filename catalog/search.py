@@ -215,7 +215,9 @@ def apply(qs: QuerySet, q: str, *, rank: bool = True) -> QuerySet:
     terms = parse_query(q)
     if not terms:
         return qs.none()
-    name_match = Case(When(_terms_q(terms, ("search_name",)), then=Value(1)), default=Value(0), output_field=IntegerField())
+    name_match = Case(
+        When(_terms_q(terms, ("search_name",)), then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
     if is_postgres():
         qs = qs.filter(RawSQL(MATCH_SQL, [to_tsquery(terms)], output_field=BooleanField()))  # noqa: S611 - bound
     else:

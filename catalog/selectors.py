@@ -9,15 +9,17 @@ from typing import Any, Protocol
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, TextField
 from django.db.models.expressions import Case, Col, RawSQL, Value, When
 from django.db.models.lookups import Lookup
 from django.db.models.sql.where import WhereNode
 from django.utils import timezone
 
-from . import prepared, search
+from catalog.core import prepared
+
+from . import search
 from .choices import Classification, OpenType, ResourceStatus, SharingType, UpdateFrequency
-from .models import Organization, Region, Resource
+from .models import ITEM_FIELDS, Organization, Region, Resource
 
 # facet name → (column, labels of a code list or None for a foreign key)
 FACETS: dict[str, tuple[str, Any]] = {
@@ -45,10 +47,25 @@ COUNT_COLUMNS = frozenset({"status", "source_org_id", "authority_id"})
 # visibility, the list's filters, ranking and the facets read, and the search's tsvector, so
 # a search or facet count reads ~15 short columns of each match instead of its wide row.
 SEARCH_TABLE = "catalog_resource_search"
-SEARCH_COLUMNS = frozenset({
-    "id", "source_org_id", "region_id", "updated_at", "security_grade", "authority_id", "status", "sharing_type",
-    "open_type", "classification", "update_frequency", "data_form", "sharing_method", "search_name", "search_vector",
-})
+SEARCH_COLUMNS = frozenset(
+    {
+        "id",
+        "source_org_id",
+        "region_id",
+        "updated_at",
+        "security_grade",
+        "authority_id",
+        "status",
+        "sharing_type",
+        "open_type",
+        "classification",
+        "update_frequency",
+        "data_form",
+        "sharing_method",
+        "search_name",
+        "search_vector",
+    }
+)
 
 
 def _reads_only(node, columns: frozenset[str]) -> bool:
@@ -68,7 +85,12 @@ def _reads_only(node, columns: frozenset[str]) -> bool:
 
 
 def _narrow_sql(
-    qs: QuerySet[Resource], table: str, columns: frozenset[str], names: Sequence[str] = (), *, sql_items: Sequence[str] = ()
+    qs: QuerySet[Resource],
+    table: str,
+    columns: frozenset[str],
+    names: Sequence[str] = (),
+    *,
+    sql_items: Sequence[str] = (),
 ) -> tuple[str, list] | None:
     """`SELECT <sql_items>, <names> FROM <table> AS catalog_resource WHERE <the conditions of qs>`
     where `names` are columns or annotations of `qs`: one row per entry of `qs`. None when
@@ -77,9 +99,16 @@ def _narrow_sql(
     EmptyResultSet when `qs` matches nothing."""
     query = qs.query
     if (
-        connection.vendor != "postgresql" or query.model is not Resource or query.distinct_fields or query.combinator
-        or query.low_mark or query.high_mark is not None or query.group_by is not None or query.extra
-        or _joins(qs) or not _reads_only(query.where, columns)
+        connection.vendor != "postgresql"
+        or query.model is not Resource
+        or query.distinct_fields
+        or query.combinator
+        or query.low_mark
+        or query.high_mark is not None
+        or query.group_by is not None
+        or query.extra
+        or _joins(qs)
+        or not _reads_only(query.where, columns)
     ):
         return None
     compiler = query.get_compiler(using=qs.db)
@@ -230,7 +259,7 @@ class PageWriter(Protocol):
 
 def page_json(qs: QuerySet[Resource], offset: int, limit: int, writer: PageWriter) -> tuple[str, int] | None:
     """PostgreSQL: one page of `qs` as the JSON array that `writer` builds from the page's ids
-    (catalog.api.resource_serializers.EntriesJson), and the number of rows of `qs`, from one
+    (catalog.api.serializers.resources.EntriesJson), and the number of rows of `qs`, from one
     statement: the count from the counts table when resource_count can answer it (then the
     page's ids come from the ordered index), otherwise from the narrow CTE of page_ids, whose
     rows are read once for both. None when the ordering is not one page_ids handles."""
@@ -247,7 +276,8 @@ def page_json(qs: QuerySet[Resource], offset: int, limit: int, writer: PageWrite
         else:
             cte, cte_params = _matches_cte(qs, keys)
             page_sql, page_params = writer.array_sql(
-                f"ARRAY(SELECT m.c0 FROM m ORDER BY {_order_sql(order)} LIMIT %s OFFSET %s)", [limit, offset]  # noqa: S608 - our SQL
+                f"ARRAY(SELECT m.c0 FROM m ORDER BY {_order_sql(order)} LIMIT %s OFFSET %s)",  # noqa: S608 - our SQL
+                [limit, offset],
             )
             query, params = f"WITH {cte} SELECT (SELECT COUNT(*) FROM m), {page_sql}", [*cte_params, *page_params]  # noqa: S608 - our SQL, values bound
     except EmptyResultSet:
@@ -294,8 +324,8 @@ def _counts_postgres(qs: QuerySet[Resource]) -> tuple[dict[str, Counter], dict[i
         f"GROUPING(source_org_id, region_id) AS g, COUNT(*) AS n FROM ({sql}) AS matches "
         f"GROUP BY GROUPING SETS (({', '.join(codes)}), (source_org_id), (region_id))) "
         f"{per_code} UNION ALL "
-        f"(SELECT {len(codes)}, NULL, t.source_org_id, t.n, o.name, NULL FROM (SELECT source_org_id, n FROM g WHERE g = 1 "
-        f"ORDER BY n DESC, source_org_id LIMIT {MAX_FK_VALUES:d}) AS t LEFT JOIN {org_table} o ON o.id = t.source_org_id) "
+        f"(SELECT {len(codes)}, NULL, t.source_org_id, t.n, o.name, NULL FROM (SELECT source_org_id, n FROM g WHERE g = 1 "  # noqa: E501
+        f"ORDER BY n DESC, source_org_id LIMIT {MAX_FK_VALUES:d}) AS t LEFT JOIN {org_table} o ON o.id = t.source_org_id) "  # noqa: E501
         # A region counts the entries of every division below it, as the region filter finds them
         # (catalog.filters.region_subtree_q: the code's prefix of its level).
         f"UNION ALL (SELECT {len(codes) + 1}, NULL, r.id, SUM(t.n)::bigint, r.name, r.code "
@@ -336,7 +366,9 @@ def _with_parent_regions(counter: Counter) -> Counter:
     if not counter:
         return counter
     own = dict(Region.objects.filter(pk__in=list(counter)).values_list("pk", "code"))
-    candidates = {f(code) for code in own.values() for f in (lambda c: c, lambda c: c[:4] + "00", lambda c: c[:2] + "0000")}
+    candidates = {
+        f(code) for code in own.values() for f in (lambda c: c, lambda c: c[:4] + "00", lambda c: c[:2] + "0000")
+    }
     out: Counter = Counter()
     for region in Region.objects.filter(code__in=candidates).only("pk", "code", "level"):
         prefix = region.subtree_prefix
@@ -389,3 +421,101 @@ def stale_resources(qs: QuerySet[Resource], now=None) -> QuerySet[Resource]:
     """Published entries whose last refresh is older than their update frequency allows."""
     now = now or timezone.now()
     return qs.filter(status=ResourceStatus.PUBLISHED, refresh_due_at__lt=now).order_by("refresh_due_at", "id")
+
+
+# --- entries as the API reads them (ResourceSerializer's columns, no model per row) ------------
+
+# The columns ResourceSerializer outputs (read_queryset selects these alone: no search text).
+READ_FIELDS = (
+    "id",
+    "code",
+    "name",
+    "summary",
+    "keywords",
+    "status",
+    "version",
+    "data_form",
+    "sharing_type",
+    "sharing_conditions",
+    "sharing_basis",
+    "scope_org_kinds",
+    "scope_regions",
+    "sharing_method",
+    "network",
+    "open_type",
+    "open_reason",
+    "open_conditions",
+    "update_frequency",
+    "classification",
+    "theme",
+    "security_grade",
+    "legal_basis",
+    "review_deadline_provisional",
+    "review_comment",
+    "source_org",
+    "region",
+    "authority",
+    "revision_of",
+    "collecting_org",
+    "verifying_org",
+    "published_at",
+    "submitted_at",
+    "review_due_at",
+    "reviewed_at",
+    "retired_at",
+    "last_refreshed_at",
+    "refresh_due_at",
+    "created_at",
+    "updated_at",
+)
+
+
+# PostgreSQL: an entry's items as one JSON array, in their order (no row or model per item).
+ITEMS_JSON = RawSQL(  # noqa: S611 - constant SQL, no input
+    f"SELECT json_agg(x)::text FROM (SELECT {', '.join(ITEM_FIELDS)} FROM catalog_resourceitem i "  # noqa: S608 - column names are ours
+    'WHERE i.resource_id = "catalog_resource"."id" ORDER BY i.position, i.id) AS x',
+    (),
+    output_field=TextField(),
+)
+
+
+def read_queryset(qs):
+    """The entries as ResourceSerializer reads them: its columns, the source institution's
+    name and the pending revision's id joined in, on PostgreSQL the items too; no model
+    instance but the entry's."""
+    qs = (
+        qs.select_related(None)
+        .prefetch_related(None)
+        .only(*READ_FIELDS)
+        .annotate(source_org_name=F("source_org__name"), pending_revision_pk=F("pending_revision__id"))
+    )
+    if connection.vendor == "postgresql":
+        qs = qs.annotate(items_json=ITEMS_JSON)
+    return qs
+
+
+READ_NAMES = tuple(Resource._meta.get_field(name).attname for name in READ_FIELDS)
+
+
+class ResourceRow:
+    """One entry of a list page as ResourceSerializer reads it: the values of read_queryset as
+    attributes, without building a model instance (read-only; never saved)."""
+
+    is_stale = Resource.is_stale
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+    @property
+    def pk(self):
+        return self.id
+
+
+def read_rows(qs, bottom: int = 0, top: int | None = None) -> list[ResourceRow]:
+    names = (
+        READ_NAMES
+        + ("source_org_name", "pending_revision_pk")
+        + (("items_json",) if connection.vendor == "postgresql" else ())
+    )
+    values = read_queryset(qs).values(*names)
+    return [ResourceRow(row) for row in (values[bottom:top] if top is not None else values)]

@@ -1,507 +1,1002 @@
-"""Every write of the directory, calendar and deadline policy. Called by the API, the admin,
-the management commands and the tasks alike; each writes its audit row in the same
-transaction. Keyword-only arguments, `<entity>_<action>` names."""
+"""Every write of the public-data resource catalog (SPEC §2): entries and their items, the
+review workflow, versions, filings of no-sharing entries, data refreshes and catalog-update
+tasks. Each runs in one
+transaction, locks the rows it moves, writes the audit row and emits the domain event.
+
+Who may call what is decided by the callers with catalog.policies.can(); the services check
+the state (409) and the business rules (400)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Field
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, policies, versioned_cache
-from .choices import DeadlineKind, OrgKind, RegionLevel
-from .errors import RuleViolation
-from .models import ApiKey, CalendarDay, CalendarYear, DeadlinePolicy, Organization, Region, User, UserRole
+from . import audit, outbox, policies, search, signals
+from . import calendar as wcal
+from .choices import CatalogTaskStatus, DeadlineKind, OpenType, OrgKind, ResourceStatus, SharingType
+from .codes import FRESHNESS, resource_code
+from .core.errors import InvalidTransition, RuleViolation
+from .directory.selectors import reviewing_authority
+from .models import (
+    ITEM_FIELDS,
+    CatalogTask,
+    DataElementSource,
+    Organization,
+    Region,
+    Resource,
+    ResourceCodeSequence,
+    ResourceFiling,
+    ResourceItem,
+    ResourceRefresh,
+    ResourceVersion,
+)
+from .validators import STANDARD_CODE, standard_code
 
-REGION_FIELDS = ("code", "name", "level", "parent")
-ORG_FIELDS = ("code", "name", "kind", "region", "parent")
-USER_FIELDS = ("username", "email", "org", "is_active", "is_staff", "first_name", "last_name")
-
-
-def _full_clean(obj, exclude: Iterable[str] | None = None) -> None:
-    obj.full_clean(exclude=list(exclude or []))
-
-
-# --- regions ----------------------------------------------------------------------------
-
-
-def _check_region_hierarchy(region: Region) -> None:
-    expected_parent = {RegionLevel.PROVINCE: None, RegionLevel.CITY: RegionLevel.PROVINCE, RegionLevel.COUNTY: RegionLevel.CITY}
-    want = expected_parent.get(region.level)
-    if want is None and region.parent_id is not None:
-        raise RuleViolation(_("A province has no parent region."), field="parent")
-    if want is not None:
-        if region.parent is None:
-            raise RuleViolation(_("A city or county needs its parent region."), field="parent")
-        if region.parent.level != want:
-            raise RuleViolation(
-                _("The parent of a %(level)s must be a %(parent)s.")
-                % {"level": RegionLevel(region.level).label, "parent": RegionLevel(want).label},
-                field="parent",
-            )
-
-
-@transaction.atomic
-def region_create(*, actor, code: str, name: str, level: str, parent: Region | None = None) -> Region:
-    region = Region(code=code, name=name, level=level, parent=parent)
-    _full_clean(region)
-    _check_region_hierarchy(region)
-    region.save()
-    audit.record(actor=actor, action="region.create", obj=region, changes=audit.diff(None, audit.snapshot(region, REGION_FIELDS)))
-    return region
-
-
-@transaction.atomic
-def region_update(*, actor, region: Region, data: dict[str, Any]) -> Region:
-    before = audit.snapshot(region, REGION_FIELDS)
-    for field, value in data.items():
-        setattr(region, field, value)
-    _full_clean(region)
-    _check_region_hierarchy(region)
-    region.save()
-    audit.record(actor=actor, action="region.update", obj=region, changes=audit.diff(before, audit.snapshot(region, REGION_FIELDS)))
-    return region
+# The content of an entry: what an edit may change and what a version records.
+CONTENT_FIELDS = (
+    "name",
+    "summary",
+    "keywords",
+    "data_form",
+    "sharing_type",
+    "sharing_conditions",
+    "sharing_basis",
+    "scope_org_kinds",
+    "scope_regions",
+    "sharing_method",
+    "network",
+    "open_type",
+    "open_reason",
+    "open_conditions",
+    "update_frequency",
+    "collecting_org",
+    "verifying_org",
+    "classification",
+    "theme",
+    "security_grade",
+    "legal_basis",
+)
+EDITABLE_STATUSES = (ResourceStatus.DRAFT, ResourceStatus.RETURNED)
 
 
-# --- organizations ----------------------------------------------------------------------
+# --- helpers ------------------------------------------------------------------------------
 
 
-def _check_org(org: Organization) -> None:
-    if org.kind == OrgKind.AUTHORITY:
-        clash = Organization.objects.filter(region_id=org.region_id, kind=OrgKind.AUTHORITY).exclude(pk=org.pk).first()
-        if clash is not None:
-            raise RuleViolation(
-                _("Region %(region)s already has a public-data authority: %(org)s.") % {"region": org.region, "org": clash.name},
-                field="kind",
-                code="authority_exists",
-            )
-    if org.parent_id is not None and org.parent_id == org.pk:
-        raise RuleViolation(_("An institution cannot be its own parent."), field="parent")
-    if org.pk is not None and org.parent_id is not None:
-        node = org.parent
-        while node is not None:
-            if node.pk == org.pk:
-                raise RuleViolation(_("This parent would make a cycle of institutions."), field="parent")
-            node = node.parent
-    if org.pk is not None and org.kind != OrgKind.AUTHORITY:
-        if UserRole.objects.filter(user__org_id=org.pk, role="authority").exists():
-            raise RuleViolation(
-                _("Users of this institution hold the authority role; remove it before changing the kind."), field="kind"
-            )
+def _emit(**kwargs) -> None:
+    outbox.emit(**kwargs)
 
 
-@transaction.atomic
-def organization_create(
-    *, actor, code: str, name: str, kind: str, region: Region, parent: Organization | None = None
-) -> Organization:
-    org = Organization(code=code.strip().upper(), name=name, kind=kind, region=region, parent=parent)
-    _check_org(org)
-    _full_clean(org)
-    org.save()
-    audit.record(actor=actor, action="organization.create", obj=org, org=org, changes=audit.diff(None, audit.snapshot(org, ORG_FIELDS)))
-    return org
+def _policy_amount(kind: str) -> int:
+    return wcal.policy_amount(kind)
 
 
-@transaction.atomic
-def organization_update(*, actor, org: Organization, data: dict[str, Any]) -> Organization:
-    org = Organization.objects.select_for_update().get(pk=org.pk)
-    before = audit.snapshot(org, ORG_FIELDS)
-    for field, value in data.items():
-        if field == "code" and isinstance(value, str):
-            value = value.strip().upper()
-        setattr(org, field, value)
-    _check_org(org)
-    _full_clean(org)
-    org.save()
-    audit.record(actor=actor, action="organization.update", obj=org, org=org, changes=audit.diff(before, audit.snapshot(org, ORG_FIELDS)))
-    return org
+def _items_snapshot(items: Iterable[ResourceItem | dict]) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            out.append({f: item.get(f) for f in ITEM_FIELDS})
+        else:
+            out.append(item.content())
+    return out
 
 
-# --- users and roles --------------------------------------------------------------------
-
-
-def _check_roles(roles: Iterable[str], org: Organization | None) -> list[str]:
-    roles = sorted(set(roles))
-    for role in roles:
-        if not policies.role_allowed_in_org(role, org):
-            raise RuleViolation(
-                _("The authority role is only for users of a public-data authority institution."), field="roles"
-            )
-    if roles and org is None:
-        raise RuleViolation(_("A user with roles must belong to an institution."), field="org")
-    return roles
-
-
-def _user_snapshot(user: User) -> dict[str, Any]:
-    snap = audit.snapshot(user, USER_FIELDS)
-    snap["roles"] = list(user.roles)
+def resource_snapshot(resource: Resource, items: Iterable[ResourceItem] | None = None) -> dict[str, Any]:
+    """The entry's content (and items) as JSON-able values, for audit rows and versions."""
+    snap = audit.snapshot(resource, ("code", "version", "status", "source_org", *CONTENT_FIELDS))
+    snap["items"] = _items_snapshot(items if items is not None else resource.items.all())
     return snap
 
 
-def _set_roles(user: User, roles: list[str]) -> None:
-    UserRole.objects.filter(user=user).exclude(role__in=roles).delete()
-    existing = set(UserRole.objects.filter(user=user).values_list("role", flat=True))
-    UserRole.objects.bulk_create([UserRole(user=user, role=r) for r in roles if r not in existing])
-    user._roles_cache = list(roles)
-    api_key_cache_invalidate(user_id=user.pk)  # bulk_create and the delete above send no signal the cache hears
+MAX_ITEMS = 2000  # data items of one entry (a national catalog's widest tables hold a few hundred)
+
+
+def _text_limits(model) -> dict[str, int]:
+    """The lengths of the model's texts (TextField max_length: checked here, as the API's
+    serializers and the forms check it, so that imports and service callers are held to it)."""
+    return {f.name: f.max_length for f in model._meta.fields if f.max_length and f.get_internal_type() == "TextField"}
+
+
+def _normalise_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    out, seen = [], set()
+    items = list(items)
+    if len(items) > MAX_ITEMS:
+        raise RuleViolation(_("An entry has at most %(n)d data items.") % {"n": MAX_ITEMS}, field="items")
+    description_limit = _text_limits(ResourceItem)["description"]
+    for i, raw in enumerate(items):
+        code = standard_code(raw.get("code"))
+        name = str(raw.get("name") or "").strip()
+        if not code:
+            raise RuleViolation(_("Every data item needs its standard code."), field=f"items[{i}].code")
+        if not STANDARD_CODE.fullmatch(code):
+            raise RuleViolation(
+                _("A standard code is letters and digits, optionally with . _ - / : inside; %(code)s is not.")
+                % {"code": code},
+                field=f"items[{i}].code",
+            )
+        if not name:
+            raise RuleViolation(_("Every data item needs a name."), field=f"items[{i}].name")
+        if code in seen:
+            raise RuleViolation(_("The item code %(code)s is listed twice.") % {"code": code}, field=f"items[{i}].code")
+        if len(str(raw.get("description") or "")) > description_limit:
+            raise RuleViolation(
+                _("At most %(n)d characters.") % {"n": description_limit}, field=f"items[{i}].description"
+            )
+        seen.add(code)
+        out.append(
+            {
+                "code": code,
+                "name": name,
+                "data_type": raw.get("data_type") or "string",
+                "length": raw.get("length"),
+                "description": raw.get("description") or "",
+                "is_sensitive": bool(raw.get("is_sensitive", False)),
+                "is_source": bool(raw.get("is_source", True)),
+            }
+        )
+    return out
+
+
+def content_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What a new version changes (snapshots of resource_snapshot): {field: [old, new]} for
+    the content, and under "items" the codes added and removed and, per code kept, its
+    changed fields ({"added": [...], "removed": [...], "changed": {code: {field: [old, new]}}},
+    "order" when only the order moved)."""
+    changes: dict[str, Any] = audit.diff(
+        {k: before.get(k) for k in CONTENT_FIELDS}, {k: after.get(k) for k in CONTENT_FIELDS}
+    )
+    old = {i["code"]: {f: i.get(f) for f in ITEM_FIELDS} for i in before.get("items", [])}
+    new = {i["code"]: {f: i.get(f) for f in ITEM_FIELDS} for i in after.get("items", [])}
+    items: dict[str, Any] = {}
+    if added := [c for c in new if c not in old]:
+        items["added"] = added
+    if removed := [c for c in old if c not in new]:
+        items["removed"] = removed
+    if changed := {c: d for c in new if c in old and (d := audit.diff(old[c], new[c]))}:
+        items["changed"] = changed
+    if not items and list(old) != list(new):
+        items["order"] = [list(old), list(new)]
+    if items:
+        changes["items"] = items
+    return changes
+
+
+def _check_open_reason(resource: Resource) -> None:
+    """A reason for not opening belongs to a not-open entry (Art. 32): any other open
+    attribute drops it (a form or a workbook row may still carry an old one)."""
+    if resource.open_type != OpenType.CLOSED:
+        resource.open_reason = ""
+
+
+def _check_content(resource: Resource, items: list[dict[str, Any]]) -> None:
+    """The rules of Art. 13 and the sensitive-data rule of the policy module; every breach is
+    a 400 naming its field."""
+    errors: dict[str, list[str]] = {}
+    if resource.sharing_type == SharingType.CONDITIONAL:
+        if not (resource.sharing_conditions or "").strip():
+            errors["sharing_conditions"] = [_("A conditional entry must state its sharing conditions.")]
+        if not (resource.sharing_basis or "").strip():
+            errors["sharing_basis"] = [_("A conditional entry must state the basis of its conditions.")]
+    elif resource.sharing_type == SharingType.NONE:
+        if not (resource.sharing_basis or "").strip():
+            errors["sharing_basis"] = [
+                _("A no-sharing entry must cite the law, regulation or national rule that forbids sharing it.")
+            ]
+    conflict = policies.open_sharing_conflict(
+        sharing_type=resource.sharing_type,
+        open_type=resource.open_type,
+        has_sensitive_items=any(i["is_sensitive"] for i in items),
+    )
+    if conflict:
+        errors["sharing_type"] = [conflict]
+        errors["open_type"] = [conflict]
+    if resource.open_type == OpenType.CLOSED and not resource.open_reason:
+        errors["open_reason"] = [
+            _(
+                "An entry that is not open must give the reason: state secret, commercial secret, personal privacy or a legal "  # noqa: E501
+                "prohibition (Art. 32)."
+            )
+        ]
+    known_kinds = set(OrgKind.values)
+    resource.scope_org_kinds = list(dict.fromkeys(resource.scope_org_kinds or []))
+    bad_kinds = [k for k in resource.scope_org_kinds if k not in known_kinds]
+    if bad_kinds:
+        errors["scope_org_kinds"] = [
+            _("Unknown institution kind: %(kinds)s.") % {"kinds": ", ".join(map(str, bad_kinds))}
+        ]
+    if resource.scope_regions:
+        codes = [str(c) for c in resource.scope_regions]
+        known = set(Region.objects.filter(code__in=codes).values_list("code", flat=True))
+        for i, code in enumerate(codes):
+            if code not in known:
+                errors[f"scope_regions[{i}]"] = [_("Unknown region code: %(codes)s.") % {"codes": code}]
+        resource.scope_regions = list(dict.fromkeys(codes))
+    if not (resource.name or "").strip():
+        errors["name"] = [_("The entry needs a name.")]
+    for field, limit in _text_limits(Resource).items():
+        if len(getattr(resource, field) or "") > limit:
+            errors[field] = [_("At most %(n)d characters.") % {"n": limit}]
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise RuleViolation(first, errors=errors)
+
+
+def _claim_sources(org: Organization, items: list[dict[str, Any]]) -> None:
+    """One data element, one source (Art. 14): record this institution's claims on its source
+    items' codes, then refuse the first code that another institution holds (the caller's
+    transaction then undoes the claims). Claiming first makes two institutions claiming the
+    same code at once meet at its unique row: one of them finds the other's."""
+    codes = [i["code"] for i in items if i["is_source"]]
+    if not codes:
+        return
+    DataElementSource.objects.bulk_create([DataElementSource(code=c, org=org) for c in codes], ignore_conflicts=True)
+    held = (
+        DataElementSource.objects.filter(code__in=codes).exclude(org=org).select_related("org").order_by("code").first()
+    )
+    if held is not None:
+        position = next(i for i, item in enumerate(items) if item["code"] == held.code)
+        raise RuleViolation(
+            _("The data item %(code)s already has a source institution: %(org)s (one data element, one source).")
+            % {"code": held.code, "org": held.org.name},
+            field=f"items[{position}].code",
+            code="source_conflict",
+        )
+
+
+def _source_codes(items: Iterable[dict[str, Any]]) -> set[str]:
+    return {i["code"] for i in items if i.get("is_source", True)}
+
+
+def _release_sources(org_id: int, codes: Iterable[str]) -> None:
+    """Drop claims that no remaining source item of the institution uses any more."""
+    codes = list(codes)
+    used = set(
+        ResourceItem.objects.filter(resource__source_org_id=org_id, code__in=codes, is_source=True).values_list(
+            "code", flat=True
+        )
+    )
+    DataElementSource.objects.filter(org_id=org_id, code__in=[c for c in codes if c not in used]).delete()
+
+
+def _write_items(resource: Resource, items: list[dict[str, Any]], *, new: bool = False) -> None:
+    if not new:
+        resource.items.all().delete()
+    ResourceItem.objects.bulk_create(
+        [ResourceItem(resource=resource, position=i, **item) for i, item in enumerate(items)]
+    )
+
+
+def _index(resource: Resource, items: list[dict[str, Any]]) -> None:
+    resource.search_name = search.index_text(resource.name)
+    resource.search_body = search.index_text(
+        resource.summary,
+        " ".join(map(str, resource.keywords or [])),
+        " ".join(i["name"] for i in items),
+        resource.theme,
+    )
+
+
+def _reindex(resource: Resource, items: list[dict[str, Any]]) -> None:
+    _index(resource, items)
+    Resource.objects.filter(pk=resource.pk).update(search_name=resource.search_name, search_body=resource.search_body)
+
+
+def _clean(resource: Resource) -> None:
+    """Validate the entry's fields. The code, the search texts and the institution, region,
+    authority and author (set here from rows just read) need no check, nor the grade's check
+    constraint (its choices are checked): each of those checks is a query, per entry of an
+    import too."""
+    resource.full_clean(
+        exclude=["search_name", "search_body", "code", "source_org", "region", "authority", "created_by"],
+        validate_constraints=False,
+    )
+
+
+def _next_code(org: Organization, classification: str) -> str:
+    """The next code of `org`: one statement that creates or advances its sequence row and
+    returns the new number, under the row's lock until the transaction ends."""
+    table = connection.ops.quote_name(ResourceCodeSequence._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (org_id, last) VALUES (%s, 1) "  # noqa: S608 - our table name, values bound
+            f"ON CONFLICT (org_id) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [org.pk],
+        )
+        (number,) = cur.fetchone()
+    return resource_code(classification, org.code, number)
+
+
+def _lock(resource: Resource) -> Resource:
+    """The entry's row, locked until the transaction ends. A draft version that another
+    request published (merged into its entry) or discarded while this one waited is gone: 409."""
+    locked = (
+        Resource.objects.select_for_update(of=("self",))
+        .select_related("source_org", "authority")
+        .filter(pk=resource.pk)
+        .first()
+    )
+    if locked is None:
+        raise InvalidTransition(
+            _(
+                "This entry changed meanwhile: its new version was published or discarded. Reload the entry and try again."  # noqa: E501
+            )
+        )
+    return locked
+
+
+def _apply(resource: Resource, data: dict[str, Any]) -> None:
+    for field, value in data.items():
+        if field not in CONTENT_FIELDS:
+            raise RuleViolation(_("This field cannot be changed here."), field=field)
+        if value is None and field not in ("collecting_org", "verifying_org"):
+            value = Resource._meta.get_field(field).get_default()
+        setattr(resource, field, value)
+
+
+# --- entries ------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def user_create(
+def resource_create(
+    *, actor, source_org: Organization, data: dict[str, Any], items: Iterable[dict[str, Any]] = ()
+) -> Resource:
+    """A new draft entry of `source_org` with a new, never re-used code."""
+    items = _normalise_items(items)
+    resource = Resource(
+        source_org=source_org, region_id=source_org.region_id, created_by=actor if getattr(actor, "pk", None) else None
+    )
+    _apply(resource, data)
+    if not resource.sharing_type:
+        raise RuleViolation(_("Choose a sharing type."), field="sharing_type")
+    _check_open_reason(resource)
+    _check_content(resource, items)
+    authority = reviewing_authority(source_org)
+    resource.authority = authority
+    resource.code = _next_code(source_org, resource.classification)
+    _clean(resource)
+    _index(resource, items)
+    resource.save()
+    _claim_sources(source_org, items)
+    _write_items(resource, items, new=True)
+    audit.record(
+        actor=actor,
+        action="resource.create",
+        obj=resource,
+        org=source_org,
+        changes=audit.diff(None, resource_snapshot(resource, items)),
+    )
+    _emit(
+        type="resource.created",
+        subject=resource,
+        actor=actor,
+        org=source_org,
+        payload={"code": resource.code, "name": resource.name},
+    )
+    return resource
+
+
+def _open_revision(resource: Resource) -> Resource | None:
+    return Resource.objects.select_for_update().filter(revision_of=resource).first()
+
+
+@transaction.atomic
+def resource_update(
+    *, actor, resource: Resource, data: dict[str, Any], items: Iterable[dict[str, Any]] | None = None
+) -> Resource:
+    """Edit a draft or returned entry in place. Editing a published entry edits its draft
+    revision (created on the first edit): the published version stays as it is until the
+    authority publishes the new one. Returns the row that was edited."""
+    resource = _lock(resource)
+    started = None
+    if resource.status == ResourceStatus.PUBLISHED:
+        revision = _open_revision(resource)
+        if revision is None:
+            # A change that changes nothing makes no new version (rolled back below).
+            started = (transaction.savepoint(), resource)
+            revision = _start_revision(actor=actor, resource=resource)
+        resource = revision
+    if resource.status not in EDITABLE_STATUSES:
+        if resource.status == ResourceStatus.SUBMITTED:
+            raise InvalidTransition(
+                _("The entry is under review and cannot be edited; wait for the authority's decision.")
+            )
+        raise InvalidTransition(_("A retired entry cannot be edited."))
+    before = resource_snapshot(resource)
+    current_items = before["items"]
+    new_items = _normalise_items(items) if items is not None else _normalise_items(current_items)
+    _apply(resource, data)
+    _check_open_reason(resource)
+    _check_content(resource, new_items)
+    _clean(resource)
+    if started is not None and not content_changes(before, {**resource_snapshot(resource, ()), "items": new_items}):
+        sid, published = started
+        transaction.savepoint_rollback(sid)
+        return published
+    resource.save()
+    if items is not None:
+        _claim_sources(resource.source_org, new_items)
+        _write_items(resource, new_items)
+        dropped = _source_codes(current_items) - _source_codes(new_items)
+        if dropped:
+            _release_sources(resource.source_org_id, dropped)
+    _reindex(resource, new_items)
+    after = resource_snapshot(resource)
+    audit.record(
+        actor=actor, action="resource.update", obj=resource, org=resource.source_org, changes=audit.diff(before, after)
+    )
+    return resource
+
+
+def _start_revision(*, actor, resource: Resource) -> Resource:
+    """The draft of the next version of a published entry: a copy of its content."""
+    revision = Resource(
+        code=resource.code,
+        source_org=resource.source_org,
+        region_id=resource.region_id,
+        authority=resource.authority,
+        status=ResourceStatus.DRAFT,
+        version=resource.version + 1,
+        revision_of=resource,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        search_name=resource.search_name,
+        search_body=resource.search_body,
+    )
+    for field in CONTENT_FIELDS:
+        setattr(revision, field, getattr(resource, field))
+    revision.save()
+    items = list(resource.items.all())
+    ResourceItem.objects.bulk_create(
+        [ResourceItem(resource=revision, position=i.position, **i.content()) for i in items]
+    )
+    audit.record(
+        actor=actor,
+        action="resource.revise",
+        obj=revision,
+        org=resource.source_org,
+        changes={"revision_of": [None, resource.pk], "version": [None, revision.version]},
+    )
+    return revision
+
+
+@transaction.atomic
+def resource_delete(*, actor, resource: Resource) -> None:
+    """Delete a draft or a returned entry (a new entry not yet published, or the draft of a
+    new version, which the published version outlives). Its code is not re-used."""
+    resource = _lock(resource)
+    if resource.status not in EDITABLE_STATUSES:
+        if resource.status == ResourceStatus.SUBMITTED:
+            raise InvalidTransition(
+                _("The entry is under review and cannot be deleted; wait for the authority's decision.")
+            )
+        raise InvalidTransition(_("Only a draft or returned entry can be deleted; retire a published entry instead."))
+    before = resource_snapshot(resource)
+    codes = [i["code"] for i in before["items"]]
+    pk, org_id = resource.pk, resource.source_org_id
+    resource.delete()
+    _release_sources(org_id, codes)
+    audit.record(
+        actor=actor,
+        action="resource.delete",
+        object_type="catalog.resource",
+        object_id=pk,
+        object_repr=f"{before['code']} {before['name']}",
+        org=org_id,
+        changes=audit.diff(before, None),
+    )
+
+
+# --- review workflow ----------------------------------------------------------------------
+
+
+def resource_workflow_target(resource: Resource) -> Resource:
+    """The row that submit, approve and return act on: for a published entry being edited,
+    its draft revision (the new version); otherwise the entry itself."""
+    if resource.status == ResourceStatus.PUBLISHED:
+        revision = Resource.objects.filter(revision_of=resource).first()
+        if revision is not None:
+            return revision
+    return resource
+
+
+@transaction.atomic
+def resource_submit(*, actor, resource: Resource, now: dt.datetime | None = None) -> Resource:
+    """Send a draft or returned entry to the data authority; the review deadline runs from
+    the day of submission (CATALOG_REVIEW working days)."""
+    now = now or timezone.now()
+    resource = _lock(resource)
+    if resource.status not in EDITABLE_STATUSES:
+        raise InvalidTransition(
+            _("Only a draft or returned entry can be submitted; this one is %(status)s.")
+            % {"status": resource.get_status_display()}
+        )
+    items = _items_snapshot(resource.items.all())
+    _check_content(resource, _normalise_items(items))
+    if not items:
+        raise RuleViolation(
+            _("List the entry's data items before submitting it: they are what it shares (Art. 10)."), field="items"
+        )
+    if resource.revision_of_id is not None:
+        published = Resource.objects.get(pk=resource.revision_of_id)
+        if not content_changes(resource_snapshot(published), resource_snapshot(resource, ()) | {"items": items}):
+            raise RuleViolation(
+                _("This draft changes nothing in the published version; change it first, or delete it.")
+            )
+    before = audit.snapshot(resource, ("status", "submitted_at", "review_due_at", "authority"))
+    due, provisional = wcal.add_working_days(now, _policy_amount(DeadlineKind.CATALOG_REVIEW))
+    resource.authority = reviewing_authority(resource.source_org)
+    resource.status = ResourceStatus.SUBMITTED
+    resource.submitted_at = now
+    resource.review_due_at = due
+    resource.review_deadline_provisional = provisional
+    resource.save()
+    audit.record(
+        actor=actor,
+        action="resource.submit",
+        obj=resource,
+        org=resource.source_org,
+        changes=audit.diff(before, audit.snapshot(resource, ("status", "submitted_at", "review_due_at", "authority"))),
+    )
+    _emit(
+        type="resource.submitted",
+        subject=resource,
+        actor=actor,
+        org=resource.source_org,
+        payload={
+            "resource": resource.pk,
+            "code": resource.code,
+            "name": resource.name,
+            "version": resource.version,
+            "source_org": resource.source_org_id,
+            "authority_org": resource.authority_id,
+            "authority": resource.authority_id,
+            "review_due_at": due,
+            "deadline_provisional": provisional,
+        },
+    )
+    return resource
+
+
+@transaction.atomic
+def resource_return(*, actor, resource: Resource, comment: str) -> Resource:
+    """The authority sends a submitted entry back with its comment."""
+    if not (comment or "").strip():
+        raise RuleViolation(_("Say what must change: a comment is required to return an entry."), field="comment")
+    resource = _lock(resource)
+    if resource.status != ResourceStatus.SUBMITTED:
+        raise InvalidTransition(_("Only a submitted entry can be returned."))
+    before = audit.snapshot(resource, ("status", "review_due_at", "review_comment"))
+    resource.status = ResourceStatus.RETURNED
+    resource.review_comment = comment.strip()
+    resource.review_due_at = None
+    resource.review_deadline_provisional = False
+    resource.reviewed_at = timezone.now()
+    resource.reviewed_by = actor if getattr(actor, "pk", None) else None
+    resource.save()
+    audit.record(
+        actor=actor,
+        action="resource.return",
+        obj=resource,
+        org=resource.source_org,
+        changes=audit.diff(before, audit.snapshot(resource, ("status", "review_due_at", "review_comment"))),
+    )
+    _emit(
+        type="resource.returned",
+        subject=resource,
+        actor=actor,
+        org=resource.source_org,
+        payload={
+            "resource": resource.pk,
+            "source_org": resource.source_org_id,
+            "code": resource.code,
+            "name": resource.name,
+            "version": resource.version,
+            "comment": resource.review_comment,
+        },
+    )
+    return resource
+
+
+@transaction.atomic
+def resource_approve(*, actor, resource: Resource, comment: str = "", now: dt.datetime | None = None) -> Resource:
+    """The authority publishes a submitted entry. For the revision of a published entry, its
+    content becomes the published entry's (same id and code, new version) and the revision
+    row goes. Records the version with what changed; files a no-sharing entry (Art. 13).
+    Returns the published entry."""
+    now = now or timezone.now()
+    published_id = Resource.objects.filter(pk=resource.pk).values_list("revision_of_id", flat=True).first()
+    if published_id is not None:
+        target = _lock(Resource(pk=published_id))  # the published row first, as resource_update does
+    resource = _lock(resource)
+    if resource.status != ResourceStatus.SUBMITTED:
+        raise InvalidTransition(_("Only a submitted entry can be approved."))
+    reviewer = actor if getattr(actor, "pk", None) else None
+    if resource.revision_of_id is not None:
+        revision = resource
+        previous = resource_snapshot(target)
+        new_items = _items_snapshot(revision.items.all())
+        for field in CONTENT_FIELDS:
+            setattr(target, field, getattr(revision, field))
+        target.version = revision.version
+        target.submitted_at = revision.submitted_at
+        revision_pk = revision.pk
+        revision.delete()
+        _write_items(target, new_items)
+        _reindex(target, new_items)
+        dropped = _source_codes(previous["items"]) - _source_codes(new_items)
+        if dropped:
+            _release_sources(target.source_org_id, dropped)
+        removed = {i["code"] for i in previous["items"]} - {i["code"] for i in new_items}
+    else:
+        target = resource
+        previous = None
+        removed = set()
+        new_items = _items_snapshot(target.items.all())
+    before = audit.snapshot(target, ("status", "version", "published_at", "review_due_at"))
+    target.status = ResourceStatus.PUBLISHED
+    target.published_at = now
+    target.review_due_at = None
+    target.review_deadline_provisional = False
+    target.reviewed_at = now
+    target.reviewed_by = reviewer
+    target.review_comment = comment or ""
+    if target.last_refreshed_at is None:
+        target.last_refreshed_at = now
+    freshness = FRESHNESS.get(target.update_frequency)
+    target.refresh_due_at = target.last_refreshed_at + freshness if freshness else None
+    target.save()
+    after = resource_snapshot(target)
+    changes = content_changes(previous, after) if previous is not None else {}
+    ResourceVersion.objects.create(
+        resource=target,
+        version=target.version,
+        published_at=now,
+        published_by=reviewer,
+        snapshot=after,
+        changes=audit._jsonable(changes),
+        comment=comment or "",
+    )
+    audit_changes = audit.diff(before, audit.snapshot(target, ("status", "version", "published_at", "review_due_at")))
+    if previous is not None:
+        audit_changes["content"] = changes
+        audit_changes["revision"] = [revision_pk, None]
+    audit.record(actor=actor, action="resource.approve", obj=target, org=target.source_org, changes=audit_changes)
+    _emit(
+        type="resource.published",
+        subject=target,
+        actor=actor,
+        org=target.source_org,
+        payload={
+            "resource": target.pk,
+            "source_org": target.source_org_id,
+            "code": target.code,
+            "name": target.name,
+            "version": target.version,
+            "sharing_type": target.sharing_type,
+            "changed": sorted(changes),
+        },
+    )
+    if removed and target.sharing_type != SharingType.NONE:
+        # the new version's items are what may be used from now on: sharing narrows its grants
+        signals.resource_items_removed.send(
+            sender=Resource, resource=target, codes=removed, version=target.version, actor=actor, now=now
+        )
+    if target.sharing_type == SharingType.NONE:
+        _file_no_sharing(actor=actor, resource=target, now=now)
+        if previous is not None and previous.get("sharing_type") != SharingType.NONE:
+            signals.resource_sharing_ended.send(  # the new version's terms apply from now
+                sender=Resource,
+                resource=target,
+                actor=actor,
+                now=now,
+                reason=_("The new version of the entry is not shared (version %(version)s).")
+                % {"version": target.version},
+            )
+    return target
+
+
+def _file_no_sharing(*, actor, resource: Resource, now: dt.datetime) -> ResourceFiling | None:
+    authority = resource.authority or reviewing_authority(resource.source_org)
+    if authority is None:
+        return None
+    filing, created = ResourceFiling.objects.get_or_create(
+        resource=resource,
+        version=resource.version,
+        defaults={
+            "authority": authority,
+            "org": resource.source_org,
+            "basis": resource.sharing_basis,
+            "filed_at": now,
+            "filed_by": actor if getattr(actor, "pk", None) else None,
+        },
+    )
+    if created:
+        audit.record(
+            actor=actor,
+            action="resource.file",
+            obj=filing,
+            object_repr=f"{resource.code} v{resource.version}",
+            org=resource.source_org,
+            changes={"authority": [None, authority.pk], "basis": [None, filing.basis]},
+        )
+        _emit(
+            type="filing.created",
+            subject=filing,
+            actor=actor,
+            org=resource.source_org,
+            payload={
+                "kind": "no_sharing_resource",
+                "resource": resource.pk,
+                "code": resource.code,
+                "name": resource.name,
+                "version": resource.version,
+                "source_org": resource.source_org_id,
+                "authority_org": authority.pk,
+                "authority": authority.pk,
+                "basis": filing.basis,
+            },
+        )
+    return filing
+
+
+@transaction.atomic
+def resource_retire(*, actor, resource: Resource, reason: str = "", now: dt.datetime | None = None) -> Resource:
+    """Withdraw a published entry. Its code, versions and history stay; a pending draft of a
+    new version is discarded."""
+    now = now or timezone.now()
+    resource = _lock(resource)
+    if resource.status != ResourceStatus.PUBLISHED or resource.revision_of_id is not None:
+        raise InvalidTransition(_("Only a published entry can be retired."))
+    revision = _open_revision(resource)
+    if revision is not None:
+        audit.record(
+            actor=actor,
+            action="resource.delete",
+            obj=revision,
+            org=resource.source_org,
+            changes={"reason": [None, "retired"]},
+        )
+        codes = list(revision.items.values_list("code", flat=True))
+        revision.delete()
+        _release_sources(resource.source_org_id, codes)
+    before = audit.snapshot(resource, ("status", "retired_at", "refresh_due_at"))
+    resource.status = ResourceStatus.RETIRED
+    resource.retired_at = now
+    resource.refresh_due_at = None
+    resource.save()
+    changes = audit.diff(before, audit.snapshot(resource, ("status", "retired_at", "refresh_due_at")))
+    if reason:
+        changes["reason"] = [None, reason]
+    audit.record(actor=actor, action="resource.retire", obj=resource, org=resource.source_org, changes=changes)
+    # a retired entry ends its grants (SPEC §3)
+    signals.resource_sharing_ended.send(sender=Resource, resource=resource, actor=actor, now=now, reason=None)
+    _emit(
+        type="resource.retired",
+        subject=resource,
+        actor=actor,
+        org=resource.source_org,
+        payload={
+            "resource": resource.pk,
+            "source_org": resource.source_org_id,
+            "code": resource.code,
+            "name": resource.name,
+            "version": resource.version,
+            "reason": reason,
+        },
+    )
+    return resource
+
+
+# --- data refreshes (Art. 16) -------------------------------------------------------------
+
+
+@transaction.atomic
+def resource_refresh_record(
     *,
     actor,
-    username: str,
-    org: Organization | None,
-    roles: Iterable[str] = (),
-    email: str = "",
-    password: str | None = None,
-    is_active: bool = True,
-    is_staff: bool = False,
-    first_name: str = "",
-    last_name: str = "",
-) -> User:
-    roles = _check_roles(roles, org)
-    user = User(
-        username=username, org=org, email=email, is_active=is_active, is_staff=is_staff,
-        first_name=first_name, last_name=last_name,
-    )
-    if password:
-        user.set_password(password)
-    else:
-        user.set_unusable_password()
-    _full_clean(user, exclude=["password"])
-    user.save()
-    _set_roles(user, roles)
-    audit.record(actor=actor, action="user.create", obj=user, org=org, changes=audit.diff(None, _user_snapshot(user)))
-    return user
-
-
-@transaction.atomic
-def user_update(*, actor, user: User, data: dict[str, Any]) -> User:
-    user = User.objects.select_for_update().get(pk=user.pk)
-    before = _user_snapshot(user)
-    data = dict(data)
-    roles = data.pop("roles", None)
-    password = data.pop("password", None)
-    for field, value in data.items():
-        setattr(user, field, value)
-    roles = _check_roles(roles if roles is not None else user.roles, user.org)
-    if password:
-        user.set_password(password)
-    _full_clean(user, exclude=["password"])
-    user.save()
-    _set_roles(user, roles)
-    changes = audit.diff(before, _user_snapshot(user))
-    if password:
-        changes["password"] = ["***", "***"]
-    audit.record(actor=actor, action="user.update", obj=user, org=user.org, changes=changes)
-    return user
-
-
-# --- API keys ---------------------------------------------------------------------------
-
-KEY_PREFIX = "gdk_"
-
-
-def _hash_key(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-@transaction.atomic
-def api_key_create(
-    *, actor, user: User, name: str = "", scope: str = "read_write", expires_at: dt.datetime | None = None,
-    days: int | None = None,
-) -> tuple[ApiKey, str]:
-    """Create a key for `user`; returns the model and the raw key, which is never stored."""
+    resource: Resource,
+    refreshed_at: dt.datetime | None = None,
+    record_count: int | None = None,
+    note: str = "",
+) -> ResourceRefresh:
+    """The source institution (or its machine client) refreshed the shared data."""
     now = timezone.now()
-    if expires_at is None:
-        expires_at = now + dt.timedelta(days=days or settings.API_KEY_DEFAULT_DAYS)
-    if expires_at <= now:
-        raise RuleViolation(_("The expiry time must be in the future."), field="expires_at")
-    if not user.is_active:
-        raise RuleViolation(_("This user is inactive and cannot get an API key."), field="user")
-    prefix = KEY_PREFIX + secrets.token_hex(4)
-    raw = f"{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(user=user, name=name, prefix=prefix, key_hash=_hash_key(raw), scope=scope, expires_at=expires_at)
-    _full_clean(key, exclude=["key_hash"])
-    key.save()
-    audit.record(
-        actor=actor, action="apikey.create", obj=key, object_repr=f"{prefix}… ({user.username})", org=user.org,
-        changes={"prefix": [None, prefix], "scope": [None, scope], "expires_at": [None, expires_at], "user": [None, user.pk]},
+    refreshed_at = refreshed_at or now
+    if refreshed_at > now + dt.timedelta(minutes=5):
+        raise RuleViolation(_("A refresh cannot be in the future."), field="refreshed_at")
+    resource = _lock(resource)
+    if resource.status != ResourceStatus.PUBLISHED:
+        raise InvalidTransition(_("Refreshes are recorded for published entries only."))
+    refresh = ResourceRefresh.objects.create(
+        resource=resource,
+        refreshed_at=refreshed_at,
+        recorded_by=actor if getattr(actor, "pk", None) else None,
+        record_count=record_count,
+        note=note or "",
     )
-    return key, raw
+    before = audit.snapshot(resource, ("last_refreshed_at", "refresh_due_at"))
+    if resource.last_refreshed_at is None or refreshed_at > resource.last_refreshed_at:
+        resource.last_refreshed_at = refreshed_at
+        freshness = FRESHNESS.get(resource.update_frequency)
+        resource.refresh_due_at = refreshed_at + freshness if freshness else None
+        Resource.objects.filter(pk=resource.pk).update(
+            last_refreshed_at=resource.last_refreshed_at, refresh_due_at=resource.refresh_due_at
+        )
+    changes = audit.diff(before, audit.snapshot(resource, ("last_refreshed_at", "refresh_due_at")))
+    changes["refresh"] = [None, {"refreshed_at": refreshed_at, "record_count": record_count}]
+    audit.record(actor=actor, action="resource.refresh", obj=resource, org=resource.source_org, changes=changes)
+    _emit(
+        type="resource.refreshed",
+        subject=resource,
+        actor=actor,
+        org=resource.source_org,
+        payload={"code": resource.code, "refreshed_at": refreshed_at, "record_count": record_count},
+    )
+    return refresh
+
+
+# --- catalog-update tasks (Art. 11) -------------------------------------------------------
 
 
 @transaction.atomic
-def api_key_revoke(*, actor, key: ApiKey) -> ApiKey:
-    key = ApiKey.objects.select_for_update().select_related("user").get(pk=key.pk)
-    if key.revoked_at is None:
-        key.revoked_at = timezone.now()
-        key.save(update_fields=["revoked_at"])
-        audit.record(
-            actor=actor, action="apikey.revoke", obj=key, object_repr=f"{key.prefix}… ({key.user.username})",
-            org=key.user.org, changes={"revoked_at": [None, key.revoked_at]},
+def catalog_task_create(
+    *, actor, org: Organization, reason: str, basis: str = "", now: dt.datetime | None = None
+) -> CatalogTask:
+    """Record that `org`'s legal basis or duties changed: it must update its catalog within
+    CATALOG_UPDATE working days, and the authority review it within CATALOG_REVIEW more."""
+    now = now or timezone.now()
+    if not (reason or "").strip():
+        raise RuleViolation(_("Say what changed in the institution's legal basis or duties."), field="reason")
+    authority = reviewing_authority(org)
+    if authority is None:
+        raise RuleViolation(_("No data authority reviews this institution's catalog."), field="org")
+    actor_org_id = getattr(actor, "org_id", None)
+    if not policies.is_admin(actor) and actor_org_id not in (org.pk, authority.pk):
+        raise RuleViolation(
+            _("You can record this only for your own institution or one your authority reviews."), field="org"
         )
-    return key
+    update_due, p1 = wcal.add_working_days(now, _policy_amount(DeadlineKind.CATALOG_UPDATE))
+    review_due, p2 = wcal.add_working_days(update_due, _policy_amount(DeadlineKind.CATALOG_REVIEW))
+    task = CatalogTask.objects.create(
+        org=org,
+        authority=authority,
+        reason=reason.strip(),
+        basis=basis or "",
+        created_at=now,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        update_due_at=update_due,
+        review_due_at=review_due,
+        deadline_provisional=p1 or p2,
+    )
+    audit.record(
+        actor=actor,
+        action="catalog_task.create",
+        obj=task,
+        org=org,
+        changes=audit.diff(
+            None, audit.snapshot(task, ("org", "authority", "reason", "basis", "update_due_at", "review_due_at"))
+        ),
+    )
+    _emit(
+        type="catalog_task.created",
+        subject=task,
+        actor=actor,
+        org=org,
+        payload={
+            "task": task.pk,
+            "org": org.pk,
+            "org_name": org.name,
+            "authority_org": authority.pk,
+            "authority": authority.pk,
+            "reason": task.reason,
+            "update_due_at": update_due,
+            "review_due_at": review_due,
+        },
+    )
+    return task
 
 
-LAST_USED_GRANULARITY = dt.timedelta(seconds=60)
+@transaction.atomic
+def catalog_task_complete(
+    *, actor, task: CatalogTask, comment: str = "", now: dt.datetime | None = None
+) -> CatalogTask:
+    """The institution has updated its catalog; the authority's review deadline runs from now."""
+    now = now or timezone.now()
+    task = CatalogTask.objects.select_for_update().get(pk=task.pk)
+    if task.status != CatalogTaskStatus.OPEN:
+        raise InvalidTransition(_("This update task is not open."))
+    before = audit.snapshot(task, ("status", "updated_at", "review_due_at", "completion_comment"))
+    due, provisional = wcal.add_working_days(now, _policy_amount(DeadlineKind.CATALOG_REVIEW))
+    task.status = CatalogTaskStatus.UPDATED
+    task.updated_at = now
+    task.review_due_at = due
+    task.deadline_provisional = provisional
+    task.completion_comment = comment or ""  # the authority's review comment goes to close_comment
+    task.save()
+    audit.record(
+        actor=actor,
+        action="catalog_task.complete",
+        obj=task,
+        org=task.org_id,
+        changes=audit.diff(
+            before, audit.snapshot(task, ("status", "updated_at", "review_due_at", "completion_comment"))
+        ),
+    )
+    _emit(
+        type="catalog_task.completed",
+        subject=task,
+        actor=actor,
+        org=task.org_id,
+        payload={
+            "task": task.pk,
+            "org": task.org_id,
+            "org_name": task.org.name,
+            "authority_org": task.authority_id,
+            "authority": task.authority_id,
+            "reason": task.reason,
+            "review_due_at": due,
+        },
+    )
+    return task
 
 
-# PostgreSQL: the key owner's role names, sorted as User.roles sorts them.
-_API_KEY_USER_ROLES = RawSQL(  # noqa: S611 - constant SQL, no input
-    'ARRAY(SELECT r.role FROM catalog_userrole r WHERE r.user_id = "catalog_apikey"."user_id" ORDER BY r.role COLLATE "C")',
-    (),
-    output_field=Field(),
-)
+@transaction.atomic
+def catalog_task_close(*, actor, task: CatalogTask, comment: str = "", now: dt.datetime | None = None) -> CatalogTask:
+    """The authority has reviewed the updated catalog."""
+    now = now or timezone.now()
+    task = CatalogTask.objects.select_for_update().get(pk=task.pk)
+    if task.status != CatalogTaskStatus.UPDATED:
+        raise InvalidTransition(_("Only an updated catalog can be closed after review."))
+    before = audit.snapshot(task, ("status", "closed_at", "close_comment"))
+    task.status = CatalogTaskStatus.CLOSED
+    task.closed_at = now
+    task.close_comment = comment or ""  # the institution's completion_comment stays
+    task.save()
+    audit.record(
+        actor=actor,
+        action="catalog_task.close",
+        obj=task,
+        org=task.org_id,
+        changes=audit.diff(before, audit.snapshot(task, ("status", "closed_at", "close_comment"))),
+    )
+    _emit(
+        type="catalog_task.closed",
+        subject=task,
+        actor=actor,
+        org=task.org_id,
+        payload={
+            "task": task.pk,
+            "org": task.org_id,
+            "org_name": task.org.name,
+            "authority_org": task.authority_id,
+            "authority": task.authority_id,
+            "reason": task.reason,
+        },
+    )
+    return task
 
 
-def api_key_authenticate(raw: str) -> ApiKey | None:
-    """The usable key for a raw key string, or None. Records the last-used time at most
-    once a minute (one conditional UPDATE) so the hot path stays read-only.
-
-    The key is read with its user, the user's institution and roles, and kept in the cache
-    under a version (catalog.versioned_cache) that every change of the key, its user, the
-    user's roles or institution replaces (the signals in catalog.apps, `_set_roles`), so a
-    revoked key, a deactivated user or a changed role is seen by the very next request while
-    an unchanged key costs no query. Expiry is checked on every use."""
-    if not raw.startswith(KEY_PREFIX) or len(raw) > 128:
-        return None
-    key_hash = _hash_key(raw)
-    name = _api_key_auth_cache_name(key_hash)
-    found = cache.get_many(versioned_cache.keys(name))
-    key = versioned_cache.value(found, name)
-    version = versioned_cache.current(found, name)  # read before the rows it may cache
-    if key is versioned_cache.MISSING:
-        key = _api_key_read(key_hash)
-        if key is None:
-            return None  # an unknown key leaves nothing in the cache
-        if version is None:
-            # Made now, after the read, it could be paired with rows a change has just
-            # replaced: the next request caches under it instead.
-            versioned_cache.version(found, name)
+def recompute_catalog_deadlines(*, years: list[int]) -> int:
+    """Provisional review and update deadlines, recomputed now that `years` are known."""
+    count = 0
+    review_days = _policy_amount(DeadlineKind.CATALOG_REVIEW)
+    for resource in Resource.objects.filter(status=ResourceStatus.SUBMITTED, review_deadline_provisional=True):
+        due, provisional = wcal.add_working_days(resource.submitted_at, review_days)
+        count += Resource.objects.filter(pk=resource.pk, status=ResourceStatus.SUBMITTED).update(
+            review_due_at=due, review_deadline_provisional=provisional
+        )
+    update_days = _policy_amount(DeadlineKind.CATALOG_UPDATE)
+    for task in CatalogTask.objects.filter(deadline_provisional=True).exclude(status=CatalogTaskStatus.CLOSED):
+        if task.status == CatalogTaskStatus.OPEN:
+            update_due, p1 = wcal.add_working_days(task.created_at, update_days)
+            review_due, p2 = wcal.add_working_days(update_due, review_days)
         else:
-            versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
-    now = timezone.now()
-    if not key.is_usable(now) or not key.user.is_active:
-        return None
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        key.last_used_at = now
-        if version is not None:
-            versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
-    return key
-
-
-def _api_key_read(key_hash: str) -> ApiKey | None:
-    """The key with its user, institution and roles (the roles in the same statement on
-    PostgreSQL); not the user's password hash, which has no place in the cache."""
-    keys = ApiKey.objects.select_related("user", "user__org").defer("user__password").filter(key_hash=key_hash)
-    if connection.vendor == "postgresql":
-        keys = keys.annotate(user_roles=_API_KEY_USER_ROLES)
-    key = next(iter(keys.order_by()[:1]), None)  # key_hash is unique: no ORDER BY needed
-    if key is None:
-        return None
-    key.user._roles_cache = list(key.__dict__.pop("user_roles")) if "user_roles" in key.__dict__ else key.user.roles
-    return key
-
-
-# What is cached of a key: for authentication (above), the key with its user, institution and
-# roles; for the grants check's fast path (sharing.gateway), a record of what it needs to
-# accept a key without the database. Both under versions that api_key_cache_invalidate replaces.
-
-API_KEY_CACHE_SECONDS = 600
-
-
-def _api_key_auth_cache_name(key_hash: str) -> str:
-    return f"aku:{key_hash}"
-
-
-def api_key_cache_name(raw: str) -> str:
-    return f"ak:{_hash_key(raw)}"
-
-
-def api_key_remember(key: ApiKey, version: str) -> None:
-    """Cache the record of a key that has just authenticated (read after `version` was)."""
-    expires = key.expires_at.timestamp() if key.expires_at else None
-    last_used = key.last_used_at.timestamp() if key.last_used_at else None
-    versioned_cache.store(f"ak:{key.key_hash}", version, (key.pk, key.prefix, key.user_id, expires, last_used),
-                          API_KEY_CACHE_SECONDS)
-
-
-def api_key_cache_invalidate(
-    *, user_id: int | None = None, org_id: int | None = None, key_hashes: Iterable[str] = ()
-) -> None:
-    """Replace the cached keys named by hash, those of a user and those of an institution's users."""
-    hashes = set(key_hashes)
-    if user_id is not None:
-        hashes.update(ApiKey.objects.filter(user_id=user_id).values_list("key_hash", flat=True))
-    if org_id is not None:
-        hashes.update(ApiKey.objects.filter(user__org_id=org_id).values_list("key_hash", flat=True))
-    versioned_cache.invalidate(*(name for h in sorted(hashes) for name in (f"ak:{h}", _api_key_auth_cache_name(h))))
-
-
-# --- calendar ---------------------------------------------------------------------------
-
-HOLIDAY_NAMES_ZH = {
-    "New Year's Day": "元旦",
-    "Spring Festival": "春节",
-    "Tomb-sweeping Day": "清明节",
-    "Labour Day": "劳动节",
-    "Dragon Boat Festival": "端午节",
-    "National Day": "国庆节",
-    "Mid-autumn Festival": "中秋节",
-    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
-}
-
-
-@transaction.atomic
-def calendar_days_set(
-    *, actor, year: int, days: list[dict[str, Any]], source: str = "manual", replace: bool = False
-) -> list[CalendarDay]:
-    """Enter (or correct) the official exceptions of one year and mark the year known.
-    `days` holds {date, is_working_day, name}. With `replace`, days of that year not listed
-    are removed (the full schedule was entered). Provisional deadlines are recomputed."""
-    for entry in days:
-        if entry["date"].year != year:
-            raise RuleViolation(
-                _("%(date)s is not in %(year)s.") % {"date": entry["date"], "year": year}, field="date"
-            )
-    saved = []
-    before = {
-        d.date.isoformat(): [d.is_working_day, d.name] for d in CalendarDay.objects.filter(date__year=year)
-    }
-    if replace:
-        CalendarDay.objects.filter(date__year=year).exclude(date__in=[e["date"] for e in days]).delete()
-    for entry in days:
-        obj, _created = CalendarDay.objects.update_or_create(
-            date=entry["date"], defaults={"is_working_day": entry["is_working_day"], "name": entry.get("name", "")}
+            update_due, p1 = task.update_due_at, False
+            review_due, p2 = wcal.add_working_days(task.updated_at, review_days)
+        count += CatalogTask.objects.filter(pk=task.pk).update(
+            update_due_at=update_due, review_due_at=review_due, deadline_provisional=p1 or p2
         )
-        saved.append(obj)
-    year_obj, year_created = CalendarYear.objects.get_or_create(year=year, defaults={"source": source})
-    after = {
-        d.date.isoformat(): [d.is_working_day, d.name] for d in CalendarDay.objects.filter(date__year=year)
-    }
-    audit.record(
-        actor=actor, action="calendar.update", object_type="catalog.calendaryear", object_id=year,
-        object_repr=str(year), changes=audit.diff(before, after),
-    )
-    from sharing.events import emit  # the outbox lives with the events (sharing)
-    from sharing.notifications import provincial_authority
-
-    emit(
-        type="calendar.updated", subject_type="catalog.calendaryear", subject_id=year, actor=actor, org=provincial_authority(),
-        payload={"year": year, "days": len(days), "year_added": year_created, "source": source},
-    )
-    if year_created:
-        recompute_provisional_deadlines(years=[year])
-    return saved
-
-
-def calendar_seed_from_package(*, actor=None) -> list[int]:
-    """Load every year that the `chinesecalendar` package knows and the database does not."""
-    from chinese_calendar import constants
-
-    by_year: dict[int, list[dict[str, Any]]] = {}
-    for date, name in constants.holidays.items():
-        by_year.setdefault(date.year, []).append(
-            {"date": date, "is_working_day": False, "name": HOLIDAY_NAMES_ZH.get(name, name)}
-        )
-    for date, name in constants.workdays.items():
-        by_year.setdefault(date.year, []).append(
-            {"date": date, "is_working_day": True, "name": _("%(name)s (make-up working day)") % {"name": HOLIDAY_NAMES_ZH.get(name, name)}}
-        )
-    known = set(CalendarYear.objects.values_list("year", flat=True))
-    loaded = []
-    for year in sorted(set(by_year) - known):
-        calendar_days_set(actor=actor, year=year, days=by_year[year], source="chinesecalendar")
-        loaded.append(year)
-    return loaded
-
-
-PROVISIONAL_RECOMPUTERS: list = []
-
-
-def recompute_provisional_deadlines(*, years: list[int]) -> int:
-    """Recompute every provisional deadline now that `years` are known. Each app registers a
-    function (years) -> count in PROVISIONAL_RECOMPUTERS."""
-    return sum(fn(years=years) for fn in PROVISIONAL_RECOMPUTERS)
-
-
-# --- deadline policy --------------------------------------------------------------------
-
-DEFAULT_POLICY = [
-    (DeadlineKind.REQUEST_REPLY, 5, "working_days", "《广东省公共数据管理办法》第二十三条"),
-    (DeadlineKind.REQUEST_FULFIL, 5, "working_days", "《广东省公共数据管理办法》第二十三条"),
-    (DeadlineKind.CATALOG_UPDATE, 15, "working_days", "《广东省公共数据管理办法》第十一条"),
-    (DeadlineKind.CATALOG_REVIEW, 5, "working_days", "《广东省公共数据管理办法》第十一条"),
-    (DeadlineKind.VERIFICATION_REPLY, 5, "working_days", "《广东省公共数据管理办法》第二十三条（及时）"),
-    (DeadlineKind.OBJECTION_REPLY, 5, "working_days", "《广东省公共数据管理办法》第四十二条"),
-    (DeadlineKind.REMINDER_BEFORE, 1, "working_days", "—"),
-    (DeadlineKind.USAGE_FEEDBACK, 3, "months", "《广东省公共数据管理办法》第四十六条"),
-]
-
-
-def deadline_policy_ensure_defaults() -> None:
-    for kind, amount, unit, source in DEFAULT_POLICY:
-        DeadlinePolicy.objects.get_or_create(kind=kind, defaults={"amount": amount, "unit": unit, "source": source})
-
-
-def policy_amount(kind: str) -> int:
-    """The configured figure of one deadline (falls back to the default)."""
-    value = DeadlinePolicy.objects.filter(kind=kind).values_list("amount", flat=True).first()
-    if value is None:
-        value = next(amount for k, amount, _unit, _src in DEFAULT_POLICY if k == kind)
-    return value
-
-
-@transaction.atomic
-def deadline_policy_update(*, actor, policy: DeadlinePolicy, amount: int, note: str | None = None) -> DeadlinePolicy:
-    policy = DeadlinePolicy.objects.select_for_update().get(pk=policy.pk)
-    before = audit.snapshot(policy, ("amount", "note"))
-    if amount < 0 or amount > 365:
-        raise RuleViolation(_("The amount must be between 0 and 365."), field="amount")
-    policy.amount = amount
-    if note is not None:
-        policy.note = note
-    policy.save()
-    audit.record(actor=actor, action="policy.update", obj=policy, changes=audit.diff(before, audit.snapshot(policy, ("amount", "note"))))
-    return policy
-
-
-def validation_error_to_rule(exc: ValidationError) -> RuleViolation:
-    return RuleViolation(errors=exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
-
-
-# --- the catalog: its services live in catalog_services.py and are public from here ------
-
-from . import catalog_services as _catalog  # noqa: E402 - after the names it uses from here
-
-catalog_task_close = _catalog.catalog_task_close
-catalog_task_complete = _catalog.catalog_task_complete
-catalog_task_create = _catalog.catalog_task_create
-recompute_catalog_deadlines = _catalog.recompute_catalog_deadlines
-resource_approve = _catalog.resource_approve
-resource_create = _catalog.resource_create
-resource_delete = _catalog.resource_delete
-resource_refresh_record = _catalog.resource_refresh_record
-resource_retire = _catalog.resource_retire
-resource_return = _catalog.resource_return
-resource_submit = _catalog.resource_submit
-resource_update = _catalog.resource_update
-resource_workflow_target = _catalog.resource_workflow_target
-resource_snapshot = _catalog.resource_snapshot
-content_changes = _catalog.content_changes
-
-PROVISIONAL_RECOMPUTERS.append(recompute_catalog_deadlines)
+    return count

@@ -5,12 +5,15 @@ embedded broker; production sets the environment (see README.md and docker-compo
 Bad values fail loudly with ImproperlyConfigured.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from catalog.core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DJANGO_VAR_DIR", BASE_DIR / "var"))
@@ -44,11 +47,14 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 CI = env_bool("CI")
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("DJANGO_PRODUCTION"):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
-    SECRET_KEY = "dev-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+# The development key is in the repository, so anyone can sign sessions and tokens with it: it
+# serves requests and runs the worker with DEBUG only (`make run`); without DEBUG the web
+# process and the worker refuse to start with it (config.startup), and `manage.py check` warns.
+# Commands that sign nothing (migrate, makemigrations, check) still run, so a fresh checkout can
+# be inspected without a key. Tests use a key of their own (tests/settings.py).
+DEV_SECRET_KEY = "dev-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or DEV_SECRET_KEY
+DEV_SECRET_KEY_REFUSED = SECRET_KEY == DEV_SECRET_KEY and not DEBUG
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -71,10 +77,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.metrics.MetricsMiddleware",  # first: times, counts and logs every request; answers /metrics
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "catalog.middleware.RequestContextMiddleware",
-    "catalog.security.SecurityMiddleware",
+    "catalog.core.middleware.RequestContextMiddleware",
+    "catalog.core.security.SecurityMiddleware",
     "sharing.gateway.GrantCheckMiddleware",  # the gateway's hot path; anything else passes on
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -100,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "sharing.portal.context_processors.inbox",  # the portal header's unread count
             ],
         },
     },
@@ -107,7 +115,11 @@ TEMPLATES = [
 
 # Database: DATABASE_URL, default an SQLite file under the project.
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+# A kept connection is checked (SELECT 1) before a request first uses it, and reopened when the
+# server dropped it (a restart, a failover, pg_terminate_backend): no 500 per stale connection.
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -117,12 +129,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
 elif "postgresql" in DATABASES["default"]["ENGINE"]:
-    # psycopg prepares a statement that a server-binding cursor (catalog.prepared: the
+    # psycopg prepares a statement that a server-binding cursor (catalog.core.prepared: the
     # catalog's list, search and facet statements) has run this many times; Django's own
     # cursors bind on the client and never prepare. Empty: never (PgBouncer < 1.21 in
     # transaction mode keeps no prepared statements).
     _prepare_threshold = os.environ.get("DB_PREPARE_THRESHOLD", "2")
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(_prepare_threshold) if _prepare_threshold else None
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        int(_prepare_threshold) if _prepare_threshold else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "catalog.User"
@@ -135,14 +149,16 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
-AUTHENTICATION_BACKENDS = ["catalog.security.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["catalog.core.security.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 
-# Login lockout (django-axes): 5 failures for a username from an IP lock it for 15 minutes.
+# Login lockout (django-axes): 5 failures for a username, from whatever addresses, lock it for
+# 15 minutes (the login rate limit per address stops one address trying many usernames). The
+# (username, address) pair adds nothing to that but is what axes' check (W006) looks for.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "catalog.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "catalog.core.security.client_ip"
 AXES_VERBOSE = False
 
 # Language and time: Simplified Chinese by default, English available; Asia/Shanghai.
@@ -173,8 +189,21 @@ STORAGES = {
 # Cache: Redis when configured, otherwise local memory.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHE_URL = os.environ.get("CACHE_URL", REDIS_URL)
+# The cache holds only copies: while Redis is unreachable catalog.core.cache reads miss, writes
+# are dropped and it is left alone for CACHE_RETRY_SECONDS; short timeouts keep an outage from
+# hanging requests. Sessions are kept in the database (Django's default), never in the cache.
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "catalog.cache.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "catalog.core.cache.RedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": env_int("CACHE_CONNECT_TIMEOUT_MS", 500) / 1000,
+                "socket_timeout": env_int("CACHE_TIMEOUT_MS", 1000) / 1000,
+                "retry_seconds": env_int("CACHE_RETRY_SECONDS", 1),
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -208,12 +237,15 @@ else:
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
+# The catalog's outbox (catalog.outbox.emit) hands each committed event to this callable, which
+# queues its delivery (inbox, e-mail, webhooks); the catalog itself knows no one above it.
+OUTBOX_DISPATCH = "sharing.notify.events.dispatch"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "sharing.beat:Scheduler"
+CELERY_BEAT_SCHEDULER = "sharing.notify.beat:Scheduler"
 # The beat schedule lives here, in code; django_celery_beat's DatabaseScheduler copies it into
 # the database on start, where administrators see it (and can pause or retime an entry) in
 # the admin under "Periodic tasks". Scans are idempotent (DeadlineNotice claims), so running
@@ -259,17 +291,17 @@ WEBHOOK_SWEEP_GRACE_SECONDS = env_int("WEBHOOK_SWEEP_GRACE_SECONDS", 15)
 # REST framework: API keys first so that a missing credential is a 401 with WWW-Authenticate.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "catalog.authentication.ApiKeyAuthentication",
+        "catalog.directory.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "catalog.api.common.Pagination",
-    "DEFAULT_FILTER_BACKENDS": ["catalog.api.common.StrictFilterBackend"],
-    "DEFAULT_RENDERER_CLASSES": ["catalog.api.renderers.FastJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["catalog.api.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "catalog.core.api.base.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["catalog.core.api.base.StrictFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["catalog.core.api.renderers.FastJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["catalog.core.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "catalog.api.common.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["catalog.security.ApiThrottle"],
+    "EXCEPTION_HANDLER": "catalog.core.api.base.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["catalog.core.security.ApiThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
     "PAGE_SIZE": 50,
@@ -292,7 +324,7 @@ SPECTACULAR_SETTINGS = {
     # answers with the shared `Error` body (catalog/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "catalog.api.schema.postprocess_error_responses",
+        "catalog.core.api.schema.postprocess_error_responses",
     ],
     # One stable name per code list (the same choices appear in several serializers).
     "ENUM_NAME_OVERRIDES": {
@@ -314,6 +346,9 @@ SPECTACULAR_SETTINGS = {
 
 # API keys.
 API_KEY_DEFAULT_DAYS = env_int("API_KEY_DEFAULT_DAYS", 365)
+API_KEY_MAX_DAYS = env_int("API_KEY_MAX_DAYS", 365)  # the longest a key may live, whoever creates it
+if not 0 < API_KEY_DEFAULT_DAYS <= API_KEY_MAX_DAYS:
+    raise ImproperlyConfigured("API_KEY_DEFAULT_DAYS must be between 1 and API_KEY_MAX_DAYS")
 
 # Security: safe defaults, stricter in production (DJANGO_PRODUCTION=true).
 PRODUCTION = env_bool("DJANGO_PRODUCTION")
@@ -329,14 +364,20 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
 if env_bool("DJANGO_BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address (lockout, rate limits, audit trail): the Nth X-Forwarded-For address from
+# the right, the one the outermost of these trusted proxies appended (catalog.core.middleware.
+# ip_from_meta); the rest of the header is the client's to write and is ignored. 0: REMOTE_ADDR.
+TRUSTED_PROXY_HOPS = env_int("DJANGO_TRUSTED_PROXY_HOPS", 1 if env_bool("DJANGO_BEHIND_PROXY") else 0)
+if TRUSTED_PROXY_HOPS < 0:
+    raise ImproperlyConfigured("DJANGO_TRUSTED_PROXY_HOPS must be 0 or more")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_MAX_BODY_BYTES", 5 * 1024 * 1024)
 MAX_REQUEST_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
-# The portal's entry editor posts one form: an entry of up to catalog_services.MAX_ITEMS = 2000
+# The portal's entry editor posts one form: an entry of up to catalog.services.MAX_ITEMS = 2000
 # data items × 9 fields a row (code, name, data_type, length, description, is_sensitive,
 # is_source, ORDER, DELETE), plus the entry's 21 fields (a ticked scope_org_kinds box each), the
 # formset's 4 management fields, csrfmiddlewaretoken and the button: under 100. Django's default
-# of 1000 refused an entry of ~140 items with a bare 400. tests/portal checks the sum.
+# of 1000 refused an entry of ~140 items with a bare 400. tests/catalog/portal/test_entry_pages.py checks the sum.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000 * 9 + 100
 MAX_UPLOAD_BYTES = env_int("DJANGO_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
@@ -365,10 +406,28 @@ CONTENT_SECURITY_POLICY = {
     "form-action": "'self'",
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Metrics (config/metrics.py): GET /metrics in Prometheus' text format, answered to a direct
+# connection from these networks (CIDRs, comma-separated; empty: none) or to
+# `Authorization: Bearer <METRICS_TOKEN>`, and a 404 to anyone else. With several gunicorn workers
+# set PROMETHEUS_MULTIPROC_DIR (prometheus-client's own variable) to an empty directory per server start.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list(
+    "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+)
+for _cidr in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_cidr!r} is not a network") from exc
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+# Logs (catalog/core/logs.py): one line per record on stdout, JSON objects (time, level, logger,
+# message, request_id, …) by default in production, text otherwise; one access line per request
+# (method, path, status, duration_ms, route) unless LOG_REQUESTS is off. The Celery worker and
+# beat log the same way (config/celery.py); gunicorn can take the same dict as `logconfig_dict`.
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or ("json" if PRODUCTION and not DEBUG else "text")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
+LOG_REQUESTS = env_bool("LOG_REQUESTS", default=True)
+LOGGING = logging_config(LOG_FORMAT, os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper())

@@ -7,6 +7,16 @@ class SharingConfig(AppConfig):
     verbose_name = _("Data sharing")
 
     def ready(self) -> None:
-        # Register the sharing rules in the one policy registry and the provisional-deadline
-        # recomputer with the calendar service.
-        from . import policies, services  # noqa: F401
+        # Explicitly, once: the sharing rules join the one policy registry, and sharing acts on
+        # what the catalog announces (catalog.signals) in the announcing transaction.
+        from catalog import policies as catalog_policies
+        from catalog import signals
+
+        from . import policies, receivers
+
+        catalog_policies.register(policies.RULES)
+        signals.resource_items_removed.connect(
+            receivers.resource_items_removed, dispatch_uid="sharing-grants-drop-items"
+        )
+        signals.resource_sharing_ended.connect(receivers.resource_sharing_ended, dispatch_uid="sharing-grants-end")
+        signals.calendar_years_known.connect(receivers.calendar_years_known, dispatch_uid="sharing-recompute-deadlines")

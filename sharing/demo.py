@@ -26,29 +26,55 @@ from .models import SharingRequest
 #  sharing type of the source's resource, kind, what happens after submission)
 DEMO_REQUESTS: list[dict[str, Any]] = [
     {
-        "scenario": "深圳市户籍业务协同办理（演示：待审批）", "requester": "sz_psb_staff", "source": "gd_psb_approver",
-        "sharing_type": SharingType.CONDITIONAL, "kind": RequestKind.SHARING, "then": None,
-        "purpose": "核验办事群众的户籍信息，减少群众提交证明材料", "duty_basis": "《中华人民共和国人民警察法》第六条",
+        "scenario": "深圳市户籍业务协同办理（演示：待审批）",
+        "requester": "sz_psb_staff",
+        "source": "gd_psb_approver",
+        "sharing_type": SharingType.CONDITIONAL,
+        "kind": RequestKind.SHARING,
+        "then": None,
+        "purpose": "核验办事群众的户籍信息，减少群众提交证明材料",
+        "duty_basis": "《中华人民共和国人民警察法》第六条",
     },
     {
-        "scenario": "广州市治安管理人口核查（演示：已共享）", "requester": "gz_psb_staff", "source": "gd_psb_approver",
-        "sharing_type": SharingType.CONDITIONAL, "kind": RequestKind.SHARING, "then": "fulfil",
-        "purpose": "核查实有人口户籍信息", "duty_basis": "《中华人民共和国户口登记条例》第三条",
+        "scenario": "广州市治安管理人口核查（演示：已共享）",
+        "requester": "gz_psb_staff",
+        "source": "gd_psb_approver",
+        "sharing_type": SharingType.CONDITIONAL,
+        "kind": RequestKind.SHARING,
+        "then": "fulfil",
+        "purpose": "核查实有人口户籍信息",
+        "duty_basis": "《中华人民共和国户口登记条例》第三条",
     },
     {
-        "scenario": "深圳市婚姻状况核查（演示：不予共享）", "requester": "sz_psb_staff", "source": "gd_civil_approver",
-        "sharing_type": SharingType.CONDITIONAL, "kind": RequestKind.SHARING, "then": "reject",
-        "purpose": "案件办理中核查当事人婚姻状况", "duty_basis": "《中华人民共和国人民警察法》第六条",
+        "scenario": "深圳市婚姻状况核查（演示：不予共享）",
+        "requester": "sz_psb_staff",
+        "source": "gd_civil_approver",
+        "sharing_type": SharingType.CONDITIONAL,
+        "kind": RequestKind.SHARING,
+        "then": "reject",
+        "purpose": "案件办理中核查当事人婚姻状况",
+        "duty_basis": "《中华人民共和国人民警察法》第六条",
     },
     {
-        "scenario": "深圳市企业主体信息核验（演示：无条件共享）", "requester": "sz_psb_staff", "source": None,
-        "source_org_name": "广东省市场监督管理局", "sharing_type": SharingType.UNCONDITIONAL, "kind": RequestKind.SHARING,
-        "then": None, "purpose": "核验涉案企业的登记信息", "duty_basis": "《中华人民共和国人民警察法》第六条",
+        "scenario": "深圳市企业主体信息核验（演示：无条件共享）",
+        "requester": "sz_psb_staff",
+        "source": None,
+        "source_org_name": "广东省市场监督管理局",
+        "sharing_type": SharingType.UNCONDITIONAL,
+        "kind": RequestKind.SHARING,
+        "then": None,
+        "purpose": "核验涉案企业的登记信息",
+        "duty_basis": "《中华人民共和国人民警察法》第六条",
     },
     {
-        "scenario": "深圳市出入境证件真伪核实（演示：核实比对）", "requester": "sz_psb_staff", "source": "gd_psb_approver",
-        "sharing_type": SharingType.NONE, "kind": RequestKind.VERIFICATION, "then": None,
-        "purpose": "核实群众所持出入境证件号码是否真实有效", "duty_basis": "《中华人民共和国出境入境管理法》第五条",
+        "scenario": "深圳市出入境证件真伪核实（演示：核实比对）",
+        "requester": "sz_psb_staff",
+        "source": "gd_psb_approver",
+        "sharing_type": SharingType.NONE,
+        "kind": RequestKind.VERIFICATION,
+        "then": None,
+        "purpose": "核实群众所持出入境证件号码是否真实有效",
+        "duty_basis": "《中华人民共和国出境入境管理法》第五条",
         "verification_subject": "证件号码 E12345678 是否为有效签发记录",
     },
 ]
@@ -58,8 +84,12 @@ REJECTION_BASIS = "《中华人民共和国个人信息保护法》第三十四�
 
 def _resource(*, source_org, sharing_type: str) -> Resource | None:
     return (
-        Resource.objects.filter(source_org=source_org, sharing_type=sharing_type, status="published", revision_of__isnull=True)
-        .prefetch_related("items").order_by("id").first()
+        Resource.objects.filter(
+            source_org=source_org, sharing_type=sharing_type, status="published", revision_of__isnull=True
+        )
+        .prefetch_related("items")
+        .order_by("id")
+        .first()
     )
 
 
@@ -112,7 +142,9 @@ def _load_one(spec: dict) -> str:
     resource = _resource(source_org=source_org, sharing_type=spec["sharing_type"])
     if resource is None:
         return f"skipped (no published {spec['sharing_type']} resource of {source_org.name})"
-    if SharingRequest.objects.filter(requester_org=requester.org, resource=resource, scenario=spec["scenario"]).exists():
+    if SharingRequest.objects.filter(
+        requester_org=requester.org, resource=resource, scenario=spec["scenario"]
+    ).exists():
         return "exists"
     req = services.request_create(
         actor=requester, requester_org=requester.org, resource=resource, data=_data(spec, resource), submit=True
@@ -120,11 +152,17 @@ def _load_one(spec: dict) -> str:
     if spec["then"] in ("fulfil", "reject") and req.status != RequestStatus.SUBMITTED:
         return f"created ({req.status}, not decided)"
     if spec["then"] == "fulfil":
-        req = services.request_approve(actor=approver, request=req, conditions="仅限本次申请的业务场景使用，不得向第三方提供",
-                                       comment="同意共享")
-        req = services.request_fulfil(actor=approver, request=req, delivery_method="online_api",
-                                      delivery_note="已通过数据共享交换平台开通接口")
+        req = services.request_approve(
+            actor=approver, request=req, conditions="仅限本次申请的业务场景使用，不得向第三方提供", comment="同意共享"
+        )
+        req = services.request_fulfil(
+            actor=approver, request=req, delivery_method="online_api", delivery_note="已通过数据共享交换平台开通接口"
+        )
     elif spec["then"] == "reject":
-        req = services.request_reject(actor=approver, request=req, decision_basis=REJECTION_BASIS,
-                                      comment="申请事项与所需数据无直接关联，不符合最小必要原则")
+        req = services.request_reject(
+            actor=approver,
+            request=req,
+            decision_basis=REJECTION_BASIS,
+            comment="申请事项与所需数据无直接关联，不符合最小必要原则",
+        )
     return "created"

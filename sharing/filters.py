@@ -23,8 +23,14 @@ class SharingRequestFilter(df.FilterSet):
     source_org = df.NumberFilter(field_name="source_org_id")
     due_before = df.IsoDateTimeFilter(method="filter_due_before")
     ordering = StableOrderingFilter(
-        fields=(("reply_due_at", "reply_due_at"), ("fulfil_due_at", "fulfil_due_at"), ("submitted_at", "submitted_at"),
-                ("created_at", "created_at"), ("id", "id"), ("due_sort", "due_at"))
+        fields=(
+            ("reply_due_at", "reply_due_at"),
+            ("fulfil_due_at", "fulfil_due_at"),
+            ("submitted_at", "submitted_at"),
+            ("created_at", "created_at"),
+            ("id", "id"),
+            ("due_sort", "due_at"),
+        )
     )
 
     class Meta:
@@ -38,17 +44,22 @@ class SharingRequestFilter(df.FilterSet):
         if value == "to_decide":
             if not user.has_role(Role.APPROVER):
                 return queryset.none()
-            return queryset.filter(source_org_id=user.org_id, status__in=[RequestStatus.SUBMITTED, RequestStatus.APPROVED])
+            return queryset.filter(
+                source_org_id=user.org_id, status__in=[RequestStatus.SUBMITTED, RequestStatus.APPROVED]
+            )
         return queryset.filter(filings__authority_id=user.org_id)
 
     def filter_overdue(self, queryset, name, value):
         now = timezone.now()
-        overdue = Q(status=RequestStatus.SUBMITTED, reply_due_at__lt=now) | Q(status=RequestStatus.APPROVED, fulfil_due_at__lt=now)
+        overdue = Q(status=RequestStatus.SUBMITTED, reply_due_at__lt=now) | Q(
+            status=RequestStatus.APPROVED, fulfil_due_at__lt=now
+        )
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
     def filter_due_before(self, queryset, name, value):
         return queryset.filter(
-            Q(status=RequestStatus.SUBMITTED, reply_due_at__lt=value) | Q(status=RequestStatus.APPROVED, fulfil_due_at__lt=value)
+            Q(status=RequestStatus.SUBMITTED, reply_due_at__lt=value)
+            | Q(status=RequestStatus.APPROVED, fulfil_due_at__lt=value)
         )
 
 
@@ -63,7 +74,7 @@ class GrantFilter(df.FilterSet):
         fields = ["status", "org", "resource", "missing_feedback"]
 
     def filter_missing_feedback(self, queryset, name, value):
-        from .services import grants_missing_feedback
+        from .selectors import grants_missing_feedback
 
         ids = grants_missing_feedback().values("pk")
         return queryset.filter(pk__in=ids) if value else queryset.exclude(pk__in=ids)

@@ -4,7 +4,7 @@ The DRF view (sharing.api.views.GrantViewSet.check) is the reference: it authent
 throttles, validates and answers. This module answers the same request with the same body when
 the two things it needs are in the cache and current — the caller's API key record and the
 active grants of the (institution, resource) pair, each stored under a version that every change
-replaces (catalog.versioned_cache) — in one Redis round trip that also counts the rate limits,
+replaces (catalog.core.versioned_cache) — in one Redis round trip that also counts the rate limits,
 and no database query. In production it does so in front of Django (`GatewayWSGI`, loaded by
 config.wsgi), skipping the request handling, session, CSRF, locale, authentication and DRF
 layers that the answer does not need, and sets the headers those layers would; inside Django
@@ -12,14 +12,19 @@ layers that the answer does not need, and sets the headers those layers would; i
 
 Whatever it is not sure about goes on to the view unchanged: a cold or outdated entry, a
 parameter it does not expect, a key whose expiry has come or whose last-used time is due for its
-once-a-minute write, a throttled caller, a session caller, an Accept header other than JSON, a
-host outside ALLOWED_HOSTS, plain HTTP where HTTPS is required. On the way back the middleware
-stores the key record of a caller the view has just authenticated.
+once-a-minute write, a key neither of the gateway scope nor of the institution asked about (the
+source institution, an administrator or a 403: the rule grant.check), a throttled caller, a
+session caller, an Accept header other than JSON, a host outside ALLOWED_HOSTS, plain HTTP where
+HTTPS is required, more item codes than a check may ask about, a URL longer than
+catalog.core.security allows. `POST` (the same question with the item list in a JSON body, for
+lists too long for a URL) always goes to the view. On the way back the middleware stores the
+key record of a caller the view has just authenticated.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import time
 import uuid
 from urllib.parse import parse_qsl
@@ -30,21 +35,31 @@ from django.http import HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 
-from catalog import context, versioned_cache
-from catalog import services as catalog_services
 from catalog.calendar import local_date
-from catalog.middleware import ip_from_meta
+from catalog.choices import ApiKeyScope
+from catalog.core import context, versioned_cache
+from catalog.core.middleware import ip_from_meta
+from catalog.core.security import (
+    COUNTED,
+    MAX_REQUEST_TARGET_BYTES,
+    PERMISSIONS_POLICY,
+    FixedWindow,
+    key_rate_identity,
+    read_and_hit,
+    request_target_length,
+)
+from catalog.directory import services as directory_services
 from catalog.models import ApiKey
-from catalog.security import COUNTED, PERMISSIONS_POLICY, FixedWindow, key_rate_identity, read_and_hit
-from catalog.validators import standard_code
 
-from . import services
+from . import selectors
 
 PATH = "/api/v1/grants/check/"
 PARAM_LIMITS = {"org": 18, "resource": 40, "items": None}  # as GrantCheckQuerySerializer
-LAST_USED_SECONDS = catalog_services.LAST_USED_GRANULARITY.total_seconds()
+LAST_USED_SECONDS = directory_services.LAST_USED_GRANULARITY.total_seconds()
 JSON_ACCEPT = ("application/json", "*/*", "application/*")
 LOOKUP = "gdpd.gateway_lookup"  # where a request's lookup waits in its environ (META)
+
+log = logging.getLogger(__name__)
 
 
 class GatewayWSGI:
@@ -57,8 +72,14 @@ class GatewayWSGI:
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "GET":
-            found = _Lookup.of(environ)
-            body = found.answer() if found is not None else None
+            try:
+                found = _Lookup.of(environ)
+                body = found.answer() if found is not None else None
+            except Exception:  # noqa: BLE001 - never gunicorn's HTML 500: the view answers instead
+                log.warning("gateway fast path failed; passing the check to the view", exc_info=True)
+                environ.pop(LOOKUP, None)
+                environ.pop(COUNTED, None)
+                body = None
             if body is not None:
                 start_response("200 OK", response_headers(environ, body))
                 return [body]
@@ -77,8 +98,13 @@ class GrantCheckMiddleware:
             return self.get_response(request)
         found = request.META.get(LOOKUP)
         if found is None:  # not looked up in front of Django
-            found = _Lookup.of(request.META)
-            body = found.answer() if found is not None else None
+            try:
+                found = _Lookup.of(request.META)
+                body = found.answer() if found is not None else None
+            except Exception:  # noqa: BLE001 - the view answers what the fast path could not
+                log.warning("gateway fast path failed; passing the check to the view", exc_info=True)
+                request.META.pop(COUNTED, None)
+                return self.get_response(request)
             if body is not None:
                 response = HttpResponse(body, content_type="application/json")
                 for name, value in _own_headers(body)[1:]:
@@ -91,15 +117,20 @@ class GrantCheckMiddleware:
         response = self.get_response(request)
         key = getattr(request, "auth", None)  # set by DRF's authentication on the request
         if response.status_code == 200 and isinstance(key, ApiKey) and found.key_hash == key.key_hash:
-            catalog_services.api_key_remember(key, version)
+            directory_services.api_key_remember(key, version)
         return response
 
 
 def _own_headers(body: bytes) -> list[tuple[str, str]]:
     # What the DRF view's response carries besides the outer middlewares' headers;
     # Content-Length as CommonMiddleware would set it (no chunked encoding).
-    return [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Vary", "Accept"),
-            ("Allow", "GET, HEAD, OPTIONS"), ("X-Frame-Options", settings.X_FRAME_OPTIONS)]
+    return [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        ("Vary", "Accept"),
+        ("Allow", "GET, POST, HEAD, OPTIONS"),
+        ("X-Frame-Options", settings.X_FRAME_OPTIONS),
+    ]
 
 
 def response_headers(environ, body: bytes) -> list[tuple[str, str]]:
@@ -119,8 +150,11 @@ def response_headers(environ, body: bytes) -> list[tuple[str, str]]:
         hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
         hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
         headers.append(("Strict-Transport-Security", hsts))
-    headers += [("X-Request-Id", str(uuid.uuid4())), ("Content-Security-Policy", _csp()),
-                ("Permissions-Policy", PERMISSIONS_POLICY)]
+    headers += [
+        ("X-Request-Id", str(uuid.uuid4())),
+        ("Content-Security-Policy", _csp()),
+        ("Permissions-Policy", PERMISSIONS_POLICY),
+    ]
     return headers
 
 
@@ -155,22 +189,29 @@ def _window(scope: str, rate: str) -> FixedWindow:
 
 class _Lookup:
     """A check's parsed query and its one cache round trip: the key record, the grants and the
-    rate-limit counts (the windows of catalog.security.ApiThrottle, which reuses the counts if
+    rate-limit counts (the windows of catalog.core.security.ApiThrottle, which reuses the counts if
     the view answers)."""
 
-    __slots__ = ("key_hash", "key_name", "grant_name", "items", "found", "waits", "prefix")
+    __slots__ = ("key_hash", "key_name", "grant_name", "org", "items", "found", "waits", "prefix")
 
     @classmethod
     def of(cls, meta) -> _Lookup | None:
         header = meta.get("HTTP_AUTHORIZATION", "")
         scheme, _sep, raw = header.partition(" ")
-        if scheme.lower() != "bearer" or not raw.startswith(catalog_services.KEY_PREFIX) or len(raw) > 128 or " " in raw:
+        if (
+            scheme.lower() != "bearer"
+            or not raw.startswith(directory_services.KEY_PREFIX)
+            or len(raw) > 128
+            or " " in raw
+        ):
             return None
         accept = meta.get("HTTP_ACCEPT", "")
         if accept and not any(media in accept for media in JSON_ACCEPT):
             return None
         if not _host_allowed(meta) or (settings.SECURE_SSL_REDIRECT and not _is_secure(meta)):
             return None  # Django answers: 400 for the host, a redirect to https
+        if request_target_length(meta) > MAX_REQUEST_TARGET_BYTES:
+            return None  # catalog.core.security's 414
         params: dict[str, str] = {}
         for name, value in parse_qsl(meta.get("QUERY_STRING", ""), keep_blank_values=True):
             if name not in PARAM_LIMITS or name in params:
@@ -179,16 +220,24 @@ class _Lookup:
         org, resource = params.get("org", ""), params.get("resource", "")
         if not org or not resource or len(org) > PARAM_LIMITS["org"] or len(resource) > PARAM_LIMITS["resource"]:
             return None
+        items = selectors.check_item_codes(params.get("items", "").split(","))
+        if len(items) > selectors.CHECK_MAX_ITEMS:
+            return None  # the view's 400
         self = cls()
-        self.key_name = catalog_services.api_key_cache_name(raw)
+        self.key_name = directory_services.api_key_cache_name(raw)
         self.key_hash = self.key_name.split(":", 1)[1]
-        self.grant_name = services.grant_cache_name(org, resource)
-        self.items = [standard_code(code) for code in params.get("items", "").split(",") if code.strip()]
+        self.grant_name = selectors.grant_cache_name(org, resource)
+        self.org = org
+        self.items = items
         self.prefix = ""
         rates = settings.API_RATE_LIMITS
-        windows = [(_window("key", rates["key"]), key_rate_identity(self.key_hash)),
-                   (_window("ip", rates["ip"]), ip_from_meta(meta) or "unknown")]
-        self.found, self.waits = read_and_hit(versioned_cache.keys(self.key_name) + versioned_cache.keys(self.grant_name), windows)
+        windows = [
+            (_window("key", rates["key"]), key_rate_identity(self.key_hash)),
+            (_window("ip", rates["ip"]), ip_from_meta(meta) or "unknown"),
+        ]
+        self.found, self.waits = read_and_hit(
+            versioned_cache.keys(self.key_name) + versioned_cache.keys(self.grant_name), windows
+        )
         meta[COUNTED] = (self.key_hash, self.waits)
         meta[LOOKUP] = self
         return self
@@ -197,16 +246,18 @@ class _Lookup:
         """The JSON answer when everything it needs is warm and the caller may have it now."""
         record = versioned_cache.value(self.found, self.key_name)
         grants = versioned_cache.value(self.found, self.grant_name)
-        if record is versioned_cache.MISSING or grants is versioned_cache.MISSING:
+        if record is versioned_cache.MISSING or grants is versioned_cache.MISSING or len(record) != 7:
             return None
-        _key_id, prefix, _user_id, expires, last_used = record
+        _key_id, prefix, _user_id, expires, last_used, org_code, scope = record
         now = time.time()
         if (expires is not None and expires <= now) or last_used is None or now - last_used > LAST_USED_SECONDS:
             return None
+        if scope != ApiKeyScope.GATEWAY and org_code != self.org:
+            return None  # the rule grant.check: the gateway and the institution asked about; the view decides the rest
         if any(self.waits):
             return None  # the view answers 429 with Retry-After from the same counts
         self.prefix = prefix
-        return orjson.dumps(services.grant_answer(grants, self.items, local_date(timezone.now()).isoformat()))
+        return orjson.dumps(selectors.grant_answer(grants, self.items, local_date(timezone.now()).isoformat()))
 
     def key_version(self) -> str:
         return versioned_cache.version(self.found, self.key_name)

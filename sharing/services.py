@@ -10,21 +10,17 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from catalog import audit, versioned_cache
+from catalog import audit, outbox
 from catalog import calendar as wcal
-from catalog import services as catalog_services
 from catalog.choices import DeadlineKind, OrgKind, SharingMethod, SharingType
-from catalog.errors import InvalidTransition, RuleViolation
+from catalog.core.errors import InvalidTransition, RuleViolation
 from catalog.models import Organization, Region, Resource
 
-from . import events
 from .choices import (
     DeliveryMethod,
     DisputeOutcome,
@@ -36,15 +32,44 @@ from .choices import (
     VerificationResult,
 )
 from .models import Dispute, DisputeStep, Grant, GrantUsage, RequestFiling, SharingRequest
+from .selectors import grant_cache_invalidate
 
 REQUEST_FIELDS = (
-    "status", "items", "scenario", "purpose", "purpose_category", "duty_basis", "sharing_method", "requested_until",
-    "source_org", "reply_due_at", "fulfil_due_at", "approved_items", "approved_until", "conditions", "decision_basis",
-    "decision_comment", "delivery_method", "delivery_note", "verification_result",
+    "status",
+    "items",
+    "scenario",
+    "purpose",
+    "purpose_category",
+    "duty_basis",
+    "sharing_method",
+    "requested_until",
+    "source_org",
+    "reply_due_at",
+    "fulfil_due_at",
+    "approved_items",
+    "approved_until",
+    "conditions",
+    "decision_basis",
+    "decision_comment",
+    "delivery_method",
+    "delivery_note",
+    "verification_result",
 )
 EDITABLE_FIELDS = (
-    "items", "scenario", "purpose", "purpose_category", "duty_basis", "sharing_method", "requested_until", "contact_name",
-    "contact_phone", "contact_email", "system_name", "system_network", "system_address", "verification_subject",
+    "items",
+    "scenario",
+    "purpose",
+    "purpose_category",
+    "duty_basis",
+    "sharing_method",
+    "requested_until",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "system_name",
+    "system_network",
+    "system_address",
+    "verification_subject",
 )
 
 # Which statuses each action may start from (the transition table).
@@ -121,7 +146,7 @@ def _snapshot(req: SharingRequest) -> dict[str, Any]:
 
 
 def request_payload(req: SharingRequest) -> dict[str, Any]:
-    """The event payload of a request (the contract of sharing/notifications.py)."""
+    """The event payload of a request (the contract of sharing/notify/recipients.py)."""
     return _payload(req)
 
 
@@ -143,9 +168,15 @@ def _payload(req: SharingRequest, **extra) -> dict[str, Any]:
 
 
 def _record(req: SharingRequest, *, actor, action: str, before: dict | None, event_type: str | None, **extra) -> None:
-    audit.record(actor=actor, action=f"request.{action}", obj=req, org=req.requester_org, changes=audit.diff(before, _snapshot(req)))
+    audit.record(
+        actor=actor,
+        action=f"request.{action}",
+        obj=req,
+        org=req.requester_org,
+        changes=audit.diff(before, _snapshot(req)),
+    )
     if event_type:
-        events.emit(type=event_type, subject=req, actor=actor, org=req.source_org, payload=_payload(req, **extra))
+        outbox.emit(type=event_type, subject=req, actor=actor, org=req.source_org, payload=_payload(req, **extra))
 
 
 def _record_answer_time(req: SharingRequest, now: dt.datetime) -> None:
@@ -155,7 +186,7 @@ def _record_answer_time(req: SharingRequest, now: dt.datetime) -> None:
 
 
 def _deadline(start: dt.datetime, kind: str) -> tuple[dt.datetime, bool]:
-    return wcal.add_working_days(start, catalog_services.policy_amount(kind))
+    return wcal.add_working_days(start, wcal.policy_amount(kind))
 
 
 def _today() -> dt.date:
@@ -170,7 +201,12 @@ def _region_codes_upward(region: Region) -> set[str]:
 
 
 def check_request_rules(
-    *, kind: str, requester_org: Organization, resource: Resource, items: list[str], purpose_category: str,
+    *,
+    kind: str,
+    requester_org: Organization,
+    resource: Resource,
+    items: list[str],
+    purpose_category: str,
     requested_until: dt.date | None,
 ) -> None:
     """The rules of Art. 23–26 that a request must meet to be submitted (400 otherwise)."""
@@ -178,8 +214,9 @@ def check_request_rules(
         raise RuleViolation(_("Only published catalog entries can be requested."), field="resource")
     if kind == RequestKind.SHARING and resource.sharing_type == SharingType.NONE:
         raise RuleViolation(
-            _("This resource is not shared (不予共享). File a verification request (kind \"verification\") instead."),
-            field="kind", code="not_shareable",
+            _('This resource is not shared (不予共享). File a verification request (kind "verification") instead.'),
+            field="kind",
+            code="not_shareable",
         )
     if kind == RequestKind.SHARING and not items:
         raise RuleViolation(_("Choose at least one data item."), field="items")
@@ -197,8 +234,12 @@ def check_request_rules(
     if allowed is not None and purpose_category not in allowed:
         raise RuleViolation(
             _("A %(kind)s may request shared data only for: %(allowed)s (Art. 26).")
-            % {"kind": OrgKind(requester_org.kind).label, "allowed": "、".join(str(PurposeCategory(p).label) for p in allowed)},
-            field="purpose_category", code="purpose_not_allowed",
+            % {
+                "kind": OrgKind(requester_org.kind).label,
+                "allowed": "、".join(str(PurposeCategory(p).label) for p in allowed),
+            },
+            field="purpose_category",
+            code="purpose_not_allowed",
         )
     if requested_until is not None and requested_until < _today():
         raise RuleViolation(_("The end date requested is in the past."), field="requested_until")
@@ -218,7 +259,8 @@ def request_scope_problem(*, requester_org: Organization, resource: Resource) ->
         return RuleViolation(
             _("Only these kinds of institution may request this resource: %(kinds)s; yours is a %(kind)s.")
             % {"kinds": "、".join(str(OrgKind(k).label) for k in kinds), "kind": OrgKind(requester_org.kind).label},
-            field="requester_org", code="scope_kind",
+            field="requester_org",
+            code="scope_kind",
         )
     regions = resource.scope_regions or []
     if regions and not (_region_codes_upward(requester_org.region) & set(regions)):
@@ -226,7 +268,8 @@ def request_scope_problem(*, requester_org: Organization, resource: Resource) ->
         return RuleViolation(
             _("Only institutions in %(regions)s may request this resource; yours is in %(region)s.")
             % {"regions": names, "region": requester_org.region.name},
-            field="requester_org", code="scope_region",
+            field="requester_org",
+            code="scope_region",
         )
     return None
 
@@ -235,26 +278,42 @@ def request_scope_problem(*, requester_org: Organization, resource: Resource) ->
 
 
 @transaction.atomic
-def request_create(*, actor, requester_org: Organization, resource: Resource, data: dict[str, Any], submit: bool = False) -> SharingRequest:
+def request_create(
+    *, actor, requester_org: Organization, resource: Resource, data: dict[str, Any], submit: bool = False
+) -> SharingRequest:
     kind = data.get("kind", RequestKind.SHARING)
     renewal_of: Grant | None = data.get("renewal_of")
     if renewal_of is not None:
         if renewal_of.org_id != requester_org.pk or renewal_of.resource_id != resource.pk:
-            raise RuleViolation(_("A renewal must be for a grant of your institution on the same resource."), field="renewal_of")
+            raise RuleViolation(
+                _("A renewal must be for a grant of your institution on the same resource."), field="renewal_of"
+            )
         if renewal_of.status != GrantStatus.ACTIVE:
             raise RuleViolation(_("Only an active grant can be renewed."), field="renewal_of")
         if not data.get("items"):
             data["items"] = list(renewal_of.items)  # the old scope, pre-filled
     items = list(data.get("items") or [])
     check_request_rules(
-        kind=kind, requester_org=requester_org, resource=resource, items=items,
-        purpose_category=data.get("purpose_category", ""), requested_until=data.get("requested_until"),
+        kind=kind,
+        requester_org=requester_org,
+        resource=resource,
+        items=items,
+        purpose_category=data.get("purpose_category", ""),
+        requested_until=data.get("requested_until"),
     )
-    method = data.get("sharing_method") or (SharingMethod.VERIFICATION if kind == RequestKind.VERIFICATION else resource.sharing_method)
+    method = data.get("sharing_method") or (
+        SharingMethod.VERIFICATION if kind == RequestKind.VERIFICATION else resource.sharing_method
+    )
     req = SharingRequest(
-        kind=kind, requester_org=requester_org, resource=resource, resource_version=resource.version,
-        source_org=resource.source_org, created_by=actor if getattr(actor, "pk", None) else None, renewal_of=renewal_of,
-        sharing_method=method, **{f: data[f] for f in EDITABLE_FIELDS if f in data and f != "sharing_method"},
+        kind=kind,
+        requester_org=requester_org,
+        resource=resource,
+        resource_version=resource.version,
+        source_org=resource.source_org,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        renewal_of=renewal_of,
+        sharing_method=method,
+        **{f: data[f] for f in EDITABLE_FIELDS if f in data and f != "sharing_method"},
     )
     req.items = items
     req.full_clean(exclude=["created_by", "renewal_of", "resource", "requester_org", "source_org"])
@@ -274,8 +333,12 @@ def request_update(*, actor, request: SharingRequest, data: dict[str, Any]) -> S
         if field in data:
             setattr(req, field, data[field])
     check_request_rules(
-        kind=req.kind, requester_org=req.requester_org, resource=req.resource, items=list(req.items),
-        purpose_category=req.purpose_category, requested_until=req.requested_until,
+        kind=req.kind,
+        requester_org=req.requester_org,
+        resource=req.resource,
+        items=list(req.items),
+        purpose_category=req.purpose_category,
+        requested_until=req.requested_until,
     )
     req.full_clean(exclude=["created_by", "renewal_of", "resource", "requester_org", "source_org"])
     req.save()
@@ -287,7 +350,9 @@ def request_update(*, actor, request: SharingRequest, data: dict[str, Any]) -> S
 def request_delete(*, actor, request: SharingRequest) -> None:
     req = _lock(request)
     _check_transition(req, "delete")
-    audit.record(actor=actor, action="request.delete", obj=req, org=req.requester_org, changes=audit.diff(_snapshot(req), None))
+    audit.record(
+        actor=actor, action="request.delete", obj=req, org=req.requester_org, changes=audit.diff(_snapshot(req), None)
+    )
     req.delete()
 
 
@@ -306,9 +371,18 @@ def _file_cross_region(req: SharingRequest, actor) -> list[RequestFiling]:
         filing, created = RequestFiling.objects.get_or_create(request=req, authority=authority)
         if created:
             filings.append(filing)
-            audit.record(actor=actor, action="filing.create", obj=filing, org=authority, changes={"authority": [None, authority.pk]})
-            events.emit(
-                type="filing.created", subject=filing, actor=actor, org=authority,
+            audit.record(
+                actor=actor,
+                action="filing.create",
+                obj=filing,
+                org=authority,
+                changes={"authority": [None, authority.pk]},
+            )
+            outbox.emit(
+                type="filing.created",
+                subject=filing,
+                actor=actor,
+                org=authority,
                 payload={**_payload(req), "filing": filing.pk, "authority_org": authority.pk, "reason": filing.reason},
             )
     return filings
@@ -320,8 +394,12 @@ def request_submit(*, actor, request: SharingRequest, now: dt.datetime | None = 
     req = _lock(request)
     _check_transition(req, "submit")
     check_request_rules(
-        kind=req.kind, requester_org=req.requester_org, resource=req.resource, items=list(req.items),
-        purpose_category=req.purpose_category, requested_until=req.requested_until,
+        kind=req.kind,
+        requester_org=req.requester_org,
+        resource=req.resource,
+        items=list(req.items),
+        purpose_category=req.purpose_category,
+        requested_until=req.requested_until,
     )
     before = _snapshot(req)
     resubmission = req.status == RequestStatus.RETURNED
@@ -347,8 +425,14 @@ def request_submit(*, actor, request: SharingRequest, now: dt.datetime | None = 
     req.status = RequestStatus.SUBMITTED
     req.reply_due_at, req.deadline_provisional = _deadline(now, kind)
     req.save()
-    _record(req, actor=actor, action="resubmit" if resubmission else "submit", before=before, event_type="request.submitted",
-            resubmission=resubmission)
+    _record(
+        req,
+        actor=actor,
+        action="resubmit" if resubmission else "submit",
+        before=before,
+        event_type="request.submitted",
+        resubmission=resubmission,
+    )
     _file_cross_region(req, actor)
     return req
 
@@ -369,13 +453,21 @@ def request_withdraw(*, actor, request: SharingRequest, comment: str = "") -> Sh
 
 def _require_sharing(req: SharingRequest, action: str) -> None:
     if req.kind != RequestKind.SHARING:
-        raise InvalidTransition(_("A verification request is answered with a result, not %(action)s.") % {"action": ACTION_LABELS[action]})
+        raise InvalidTransition(
+            _("A verification request is answered with a result, not %(action)s.") % {"action": ACTION_LABELS[action]}
+        )
 
 
 @transaction.atomic
 def request_approve(
-    *, actor, request: SharingRequest, approved_items: Iterable[str] | None = None, approved_until: dt.date | None = None,
-    conditions: str = "", comment: str = "", now: dt.datetime | None = None,
+    *,
+    actor,
+    request: SharingRequest,
+    approved_items: Iterable[str] | None = None,
+    approved_until: dt.date | None = None,
+    conditions: str = "",
+    comment: str = "",
+    now: dt.datetime | None = None,
 ) -> SharingRequest:
     now = now or timezone.now()
     req = _lock(request)
@@ -387,7 +479,8 @@ def request_approve(
     extra = [code for code in items if code not in req.items]
     if extra:
         raise RuleViolation(
-            _("Only items that were requested can be approved (least privilege): %(codes)s.") % {"codes": ", ".join(extra)},
+            _("Only items that were requested can be approved (least privilege): %(codes)s.")
+            % {"codes": ", ".join(extra)},
             field="approved_items",
         )
     until = approved_until or req.requested_until
@@ -412,11 +505,15 @@ def request_approve(
 
 
 @transaction.atomic
-def request_reject(*, actor, request: SharingRequest, decision_basis: str, comment: str, now: dt.datetime | None = None) -> SharingRequest:
+def request_reject(
+    *, actor, request: SharingRequest, decision_basis: str, comment: str, now: dt.datetime | None = None
+) -> SharingRequest:
     now = now or timezone.now()
     if not (decision_basis or "").strip():
         raise RuleViolation(
-            _("A rejection must cite the law, regulation or rule it relies on (Art. 23)."), field="decision_basis", code="basis_required"
+            _("A rejection must cite the law, regulation or rule it relies on (Art. 23)."),
+            field="decision_basis",
+            code="basis_required",
         )
     if not (comment or "").strip():
         raise RuleViolation(_("Explain the rejection in a comment."), field="comment")
@@ -432,8 +529,15 @@ def request_reject(*, actor, request: SharingRequest, decision_basis: str, comme
     req.reply_due_at = None
     req.deadline_provisional = False
     req.save()
-    _record(req, actor=actor, action="reject", before=before, event_type="request.rejected", comment=req.decision_comment,
-            decision_basis=req.decision_basis)
+    _record(
+        req,
+        actor=actor,
+        action="reject",
+        before=before,
+        event_type="request.rejected",
+        comment=req.decision_comment,
+        decision_basis=req.decision_basis,
+    )
     return req
 
 
@@ -451,12 +555,16 @@ def request_return(*, actor, request: SharingRequest, comment: str, now: dt.date
     req.reply_due_at = None
     req.deadline_provisional = False
     req.save()
-    _record(req, actor=actor, action="return", before=before, event_type="request.returned", comment=req.decision_comment)
+    _record(
+        req, actor=actor, action="return", before=before, event_type="request.returned", comment=req.decision_comment
+    )
     return req
 
 
 @transaction.atomic
-def request_transfer(*, actor, request: SharingRequest, to_org: Organization, reason: str, now: dt.datetime | None = None) -> SharingRequest:
+def request_transfer(
+    *, actor, request: SharingRequest, to_org: Organization, reason: str, now: dt.datetime | None = None
+) -> SharingRequest:
     now = now or timezone.now()
     if not (reason or "").strip():
         raise RuleViolation(_("Give the reason for the transfer."), field="reason")
@@ -474,10 +582,20 @@ def request_transfer(*, actor, request: SharingRequest, to_org: Organization, re
     kind = DeadlineKind.VERIFICATION_REPLY if req.kind == RequestKind.VERIFICATION else DeadlineKind.REQUEST_REPLY
     req.reply_due_at, req.deadline_provisional = _deadline(now, kind)
     req.save()
-    _record(req, actor=actor, action="transfer", before=before, event_type="request.transferred", comment=reason.strip(),
-            from_org=from_org.pk, from_org_name=from_org.name, to_org=to_org.pk, to_org_name=to_org.name)
+    _record(
+        req,
+        actor=actor,
+        action="transfer",
+        before=before,
+        event_type="request.transferred",
+        comment=reason.strip(),
+        from_org=from_org.pk,
+        from_org_name=from_org.name,
+        to_org=to_org.pk,
+        to_org_name=to_org.name,
+    )
     # The new source learns of it like a new request.
-    events.emit(type="request.submitted", subject=req, actor=actor, org=to_org, payload=_payload(req, transferred=True))
+    outbox.emit(type="request.submitted", subject=req, actor=actor, org=to_org, payload=_payload(req, transferred=True))
     _file_cross_region(req, actor)
     return req
 
@@ -506,8 +624,15 @@ def request_answer(
     req.reply_due_at = None
     req.deadline_provisional = False
     req.save()
-    _record(req, actor=actor, action="answer", before=before, event_type="request.fulfilled", comment=req.decision_comment,
-            verification_result=result)
+    _record(
+        req,
+        actor=actor,
+        action="answer",
+        before=before,
+        event_type="request.fulfilled",
+        comment=req.decision_comment,
+        verification_result=result,
+    )
     return req
 
 
@@ -531,7 +656,14 @@ def request_fulfil(
     req.fulfil_due_at = None
     req.deadline_provisional = False
     req.save()
-    _record(req, actor=actor, action="fulfil", before=before, event_type="request.fulfilled", delivery_method=delivery_method)
+    _record(
+        req,
+        actor=actor,
+        action="fulfil",
+        before=before,
+        event_type="request.fulfilled",
+        delivery_method=delivery_method,
+    )
     if not req.grants.exists():
         _grant_issue(req, actor=actor, now=now)
     return req
@@ -545,11 +677,20 @@ def _grant_snapshot(grant: Grant) -> dict[str, Any]:
 
 
 def _grant_event(grant: Grant, type: str, actor, **extra) -> None:
-    events.emit(
-        type=type, subject=grant, actor=actor, org=grant.org,
+    outbox.emit(
+        type=type,
+        subject=grant,
+        actor=actor,
+        org=grant.org,
         payload={
-            "grant": grant.pk, "request": grant.request_id, "org": grant.org_id, "resource": grant.resource_id,
-            "source_org": grant.resource.source_org_id, "valid_until": grant.valid_until, "status": grant.status, **extra,
+            "grant": grant.pk,
+            "request": grant.request_id,
+            "org": grant.org_id,
+            "resource": grant.resource_id,
+            "source_org": grant.resource.source_org_id,
+            "valid_until": grant.valid_until,
+            "status": grant.status,
+            **extra,
         },
     )
     grant_cache_invalidate(org_id=grant.org_id, resource_id=grant.resource_id)  # now and after commit
@@ -557,16 +698,29 @@ def _grant_event(grant: Grant, type: str, actor, **extra) -> None:
 
 def _grant_issue(req: SharingRequest, *, actor, now: dt.datetime) -> Grant:
     grant = Grant.objects.create(
-        request=req, org=req.requester_org, resource=req.resource, items=list(req.approved_items), conditions=req.conditions,
-        valid_from=wcal.local_date(now), valid_until=req.approved_until,
+        request=req,
+        org=req.requester_org,
+        resource=req.resource,
+        items=list(req.approved_items),
+        conditions=req.conditions,
+        valid_from=wcal.local_date(now),
+        valid_until=req.approved_until,
     )
-    audit.record(actor=actor, action="grant.issue", obj=grant, org=grant.org, changes=audit.diff(None, _grant_snapshot(grant)))
+    audit.record(
+        actor=actor, action="grant.issue", obj=grant, org=grant.org, changes=audit.diff(None, _grant_snapshot(grant))
+    )
     _grant_event(grant, "grant.created", actor)
     if req.renewal_of_id:
         old = Grant.objects.select_for_update().get(pk=req.renewal_of_id)
         if old.status == GrantStatus.ACTIVE:
-            _grant_end(old, status=GrantStatus.EXPIRED, reason=_("Replaced by renewal grant #%(id)s") % {"id": grant.pk}, actor=actor,
-                       event_type="grant.expired", now=now)
+            _grant_end(
+                old,
+                status=GrantStatus.EXPIRED,
+                reason=_("Replaced by renewal grant #%(id)s") % {"id": grant.pk},
+                actor=actor,
+                event_type="grant.expired",
+                now=now,
+            )
     return grant
 
 
@@ -578,12 +732,18 @@ def _grant_end(grant: Grant, *, status: str, reason: str, actor, event_type: str
     if status == GrantStatus.REVOKED and getattr(actor, "pk", None):
         grant.revoked_by = actor
     grant.save()
-    audit.record(actor=actor, action=f"grant.{status}", obj=grant, org=grant.org, changes=audit.diff(before, _grant_snapshot(grant)))
+    audit.record(
+        actor=actor,
+        action=f"grant.{status}",
+        obj=grant,
+        org=grant.org,
+        changes=audit.diff(before, _grant_snapshot(grant)),
+    )
     _grant_event(grant, event_type, actor, reason=reason)
     req_status = RequestStatus.REVOKED if status == GrantStatus.REVOKED else RequestStatus.EXPIRED
-    SharingRequest.objects.filter(pk=grant.request_id, status__in=[RequestStatus.APPROVED, RequestStatus.FULFILLED]).update(
-        status=req_status, fulfil_due_at=None, updated_at=now
-    )
+    SharingRequest.objects.filter(
+        pk=grant.request_id, status__in=[RequestStatus.APPROVED, RequestStatus.FULFILLED]
+    ).update(status=req_status, fulfil_due_at=None, updated_at=now)
     return grant
 
 
@@ -594,26 +754,42 @@ def grant_revoke(*, actor, grant: Grant, reason: str, now: dt.datetime | None = 
     grant = Grant.objects.select_for_update(of=("self",)).select_related("resource", "org").get(pk=grant.pk)
     if grant.status != GrantStatus.ACTIVE:
         raise InvalidTransition(_("Only an active grant can be revoked."))
-    return _grant_end(grant, status=GrantStatus.REVOKED, reason=reason.strip(), actor=actor, event_type="grant.revoked",
-                      now=now or timezone.now())
+    return _grant_end(
+        grant,
+        status=GrantStatus.REVOKED,
+        reason=reason.strip(),
+        actor=actor,
+        event_type="grant.revoked",
+        now=now or timezone.now(),
+    )
 
 
 @transaction.atomic
-def grants_end_for_resource(*, actor, resource: Resource, now: dt.datetime | None = None, reason: str | None = None) -> int:
+def grants_end_for_resource(
+    *, actor, resource: Resource, now: dt.datetime | None = None, reason: str | None = None
+) -> int:
     """End the grants of a resource that may no longer be shared: retired, or published
     anew as not shared (called by the catalog's services)."""
     now = now or timezone.now()
     count = 0
     active = Grant.objects.select_for_update(of=("self",)).select_related("resource", "org")
     for grant in active.filter(resource=resource, status=GrantStatus.ACTIVE):
-        _grant_end(grant, status=GrantStatus.REVOKED, reason=reason or _("The resource was retired from the catalog."), actor=actor,
-                   event_type="grant.revoked", now=now)
+        _grant_end(
+            grant,
+            status=GrantStatus.REVOKED,
+            reason=reason or _("The resource was retired from the catalog."),
+            actor=actor,
+            event_type="grant.revoked",
+            now=now,
+        )
         count += 1
     return count
 
 
 @transaction.atomic
-def grants_drop_items(*, actor, resource: Resource, codes: Iterable[str], version: int, now: dt.datetime | None = None) -> int:
+def grants_drop_items(
+    *, actor, resource: Resource, codes: Iterable[str], version: int, now: dt.datetime | None = None
+) -> int:
     """A new version of `resource` no longer has the items `codes`: the active grants lose
     them from now on, and a grant left with none ends (called by the catalog's approve)."""
     now = now or timezone.now()
@@ -625,17 +801,25 @@ def grants_drop_items(*, actor, resource: Resource, codes: Iterable[str], versio
         if not dropped:
             continue
         reason = _("Version %(version)s of the entry no longer has the items %(codes)s.") % {
-            "version": version, "codes": "、".join(dropped),
+            "version": version,
+            "codes": "、".join(dropped),
         }
         kept = [c for c in grant.items if c not in gone]
         if not kept:
-            _grant_end(grant, status=GrantStatus.REVOKED, reason=reason, actor=actor, event_type="grant.revoked", now=now)
+            _grant_end(
+                grant, status=GrantStatus.REVOKED, reason=reason, actor=actor, event_type="grant.revoked", now=now
+            )
         else:
             before = _grant_snapshot(grant)
             grant.items = kept
             grant.save(update_fields=["items"])
-            audit.record(actor=actor, action="grant.narrow", obj=grant, org=grant.org,
-                         changes={**audit.diff(before, _grant_snapshot(grant)), "reason": [None, reason]})
+            audit.record(
+                actor=actor,
+                action="grant.narrow",
+                obj=grant,
+                org=grant.org,
+                changes={**audit.diff(before, _grant_snapshot(grant)), "reason": [None, reason]},
+            )
             _grant_event(grant, "grant.narrowed", actor, reason=reason, dropped_items=dropped)
         changed += 1
     return changed
@@ -651,91 +835,34 @@ def grants_expire(*, now: dt.datetime | None = None) -> int:
     today = wcal.local_date(now)
     total = 0
     while True:
-        ids = list(Grant.objects.filter(status=GrantStatus.ACTIVE, valid_until__lt=today).values_list("pk", flat=True)[:EXPIRE_BATCH_SIZE])
+        ids = list(
+            Grant.objects.filter(status=GrantStatus.ACTIVE, valid_until__lt=today).values_list("pk", flat=True)[
+                :EXPIRE_BATCH_SIZE
+            ]
+        )
         if not ids:
             return total
         for pk in ids:
             with transaction.atomic():
-                if not Grant.objects.filter(pk=pk, status=GrantStatus.ACTIVE).update(status=GrantStatus.EXPIRED, ended_at=now):
+                if not Grant.objects.filter(pk=pk, status=GrantStatus.ACTIVE).update(
+                    status=GrantStatus.EXPIRED, ended_at=now
+                ):
                     continue
                 grant = Grant.objects.select_related("resource", "org").get(pk=pk)
                 grant.end_reason = _("The end date passed.")
                 grant.save(update_fields=["end_reason"])
-                audit.record(actor=None, action="grant.expired", obj=grant, org=grant.org,
-                             changes={"status": [GrantStatus.ACTIVE, GrantStatus.EXPIRED]})
-                _grant_event(grant, "grant.expired", None)
-                SharingRequest.objects.filter(pk=grant.request_id, status__in=[RequestStatus.APPROVED, RequestStatus.FULFILLED]).update(
-                    status=RequestStatus.EXPIRED, updated_at=now
+                audit.record(
+                    actor=None,
+                    action="grant.expired",
+                    obj=grant,
+                    org=grant.org,
+                    changes={"status": [GrantStatus.ACTIVE, GrantStatus.EXPIRED]},
                 )
+                _grant_event(grant, "grant.expired", None)
+                SharingRequest.objects.filter(
+                    pk=grant.request_id, status__in=[RequestStatus.APPROVED, RequestStatus.FULFILLED]
+                ).update(status=RequestStatus.EXPIRED, updated_at=now)
                 total += 1
-
-
-# The grants check: the exchange gateway's hot path. The active grants of one
-# (institution, resource) pair are cached with the version they were read under
-# (catalog.versioned_cache); every grant change replaces the version before and after commit,
-# so no check answers from a stale entry. sharing.gateway answers warm checks without DRF.
-
-GRANT_CACHE_SECONDS = 300
-
-ActiveGrants = list[tuple[int, list[str], str, str]]  # (grant id, items, valid from, valid until)
-
-
-def grant_cache_name(org_code: str, resource_code: str) -> str:
-    return f"gc:{org_code}:{resource_code}"
-
-
-def grant_cache_invalidate(*, org_id: int, resource_id: int) -> None:
-    org_code = Organization.objects.filter(pk=org_id).values_list("code", flat=True).first()
-    resource_code = Resource.objects.filter(pk=resource_id).values_list("code", flat=True).first()
-    if org_code is not None and resource_code is not None:
-        versioned_cache.invalidate(grant_cache_name(org_code, resource_code))
-
-
-def active_grants(org_code: str, resource_code: str, found: dict[str, Any] | None = None) -> ActiveGrants:
-    """The active grants of the pair: from the cache when current (one round trip, or none
-    when the caller already fetched `versioned_cache.keys(name)` into `found`), else read and cached."""
-    name = grant_cache_name(org_code, resource_code)
-    if found is None:
-        found = cache.get_many(versioned_cache.keys(name))
-    grants = versioned_cache.value(found, name)
-    if grants is not versioned_cache.MISSING:
-        return grants
-    version = versioned_cache.version(found, name)
-    grants = [
-        (pk, items, valid_from.isoformat(), valid_until.isoformat())
-        for pk, items, valid_from, valid_until in Grant.objects.filter(
-            org__code=org_code, resource__code=resource_code, resource__revision_of__isnull=True, status=GrantStatus.ACTIVE
-        ).values_list("pk", "items", "valid_from", "valid_until")
-    ]
-    versioned_cache.store(name, version, grants, GRANT_CACHE_SECONDS)
-    return grants
-
-
-def grant_answer(grants: ActiveGrants, items: list[str], today: str) -> dict[str, Any]:
-    """The answer of the check from the pair's active grants on `today` (ISO date): allowed
-    when one grant valid today covers every item; otherwise the items its best grant lacks
-    are denied."""
-    wanted = list(dict.fromkeys(items))
-    best: tuple[int, int, str] | None = None  # (covered, grant id, valid_until)
-    best_items: set[str] = set()
-    for pk, granted, valid_from, valid_until in grants:
-        if not (valid_from <= today <= valid_until):
-            continue
-        granted_set = set(granted)
-        covered = sum(1 for code in wanted if code in granted_set)
-        candidate = (covered, valid_until, pk)
-        if best is None or candidate > (best[0], best[2], best[1]):
-            best, best_items = (covered, pk, valid_until), granted_set
-    if best is None:
-        return {"allowed": False, "grant": None, "valid_until": None, "denied_items": wanted}
-    denied = [code for code in wanted if code not in best_items]
-    return {"allowed": not denied, "grant": best[1], "valid_until": best[2], "denied_items": denied}
-
-
-def grant_check(*, org_code: str, resource_code: str, items: list[str], now: dt.datetime | None = None) -> dict[str, Any]:
-    """May `org_code` use `items` of `resource_code` now?"""
-    today = wcal.local_date(now or timezone.now()).isoformat()
-    return grant_answer(active_grants(org_code, resource_code), items, today)
 
 
 # --- usage ------------------------------------------------------------------------------
@@ -752,29 +879,23 @@ def grant_usage_report(
     if call_count < 0:
         raise RuleViolation(_("The call count cannot be negative."), field="call_count")
     usage = GrantUsage.objects.create(
-        grant=grant, period_start=period_start, period_end=period_end, call_count=call_count, feedback=(feedback or "").strip(),
+        grant=grant,
+        period_start=period_start,
+        period_end=period_end,
+        call_count=call_count,
+        feedback=(feedback or "").strip(),
         reported_by=actor if getattr(actor, "pk", None) else None,
     )
-    audit.record(actor=actor, action="grant.usage", obj=grant, org=grant.org,
-                 changes={"usage": [None, {"period": [period_start, period_end], "calls": call_count, "feedback": bool(feedback)}]})
+    audit.record(
+        actor=actor,
+        action="grant.usage",
+        obj=grant,
+        org=grant.org,
+        changes={
+            "usage": [None, {"period": [period_start, period_end], "calls": call_count, "feedback": bool(feedback)}]
+        },
+    )
     return usage
-
-
-def last_quarter(today: dt.date) -> tuple[dt.date, dt.date]:
-    """The last complete calendar quarter before `today`."""
-    first_month = 3 * ((today.month - 1) // 3) + 1
-    this_quarter_start = dt.date(today.year, first_month, 1)
-    end = this_quarter_start - dt.timedelta(days=1)
-    start = dt.date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
-    return start, end
-
-
-def grants_missing_feedback(*, now: dt.datetime | None = None):
-    """Active grants that were valid during the last quarter and have no usage feedback
-    (a report with feedback text) covering any of it (Art. 46)."""
-    start, end = last_quarter(wcal.local_date(now or timezone.now()))
-    with_feedback = GrantUsage.objects.filter(period_end__gte=start, period_start__lte=end).exclude(feedback="").values("grant_id")
-    return Grant.objects.filter(status=GrantStatus.ACTIVE, valid_from__lte=end).exclude(pk__in=with_feedback)
 
 
 # --- disputes ---------------------------------------------------------------------------
@@ -790,11 +911,24 @@ def dispute_open(*, actor, request: SharingRequest, reason: str) -> Dispute:
         raise InvalidTransition(_("A dispute about this request is already open."))
     authority = Organization.objects.filter(kind=OrgKind.AUTHORITY, region_id=req.source_org.region_id).first()
     if authority is None:
-        raise RuleViolation(_("The source institution's region has no data authority to coordinate the dispute."), field="request")
+        raise RuleViolation(
+            _("The source institution's region has no data authority to coordinate the dispute."), field="request"
+        )
     dispute = Dispute.objects.create(request=req, authority=authority, opened_by=actor, reason=reason.strip())
-    audit.record(actor=actor, action="dispute.open", obj=dispute, org=req.requester_org, changes={"reason": [None, dispute.reason]})
-    events.emit(type="dispute.opened", subject=dispute, actor=actor, org=authority,
-                payload={**_payload(req), "dispute": dispute.pk, "authority_org": authority.pk, "comment": dispute.reason})
+    audit.record(
+        actor=actor,
+        action="dispute.open",
+        obj=dispute,
+        org=req.requester_org,
+        changes={"reason": [None, dispute.reason]},
+    )
+    outbox.emit(
+        type="dispute.opened",
+        subject=dispute,
+        actor=actor,
+        org=authority,
+        payload={**_payload(req), "dispute": dispute.pk, "authority_org": authority.pk, "comment": dispute.reason},
+    )
     return dispute
 
 
@@ -806,9 +940,20 @@ def dispute_add_step(*, actor, dispute: Dispute, stage: str, note: str) -> Dispu
     if not (note or "").strip():
         raise RuleViolation(_("Describe the step."), field="note")
     step = DisputeStep.objects.create(dispute=dispute, stage=stage, note=note.strip(), actor=actor)
-    audit.record(actor=actor, action="dispute.step", obj=dispute, org=dispute.authority, changes={"step": [None, {"stage": stage, "note": step.note}]})
-    events.emit(type="dispute.step", subject=dispute, actor=actor, org=dispute.authority,
-                payload={"dispute": dispute.pk, "request": dispute.request_id, "stage": stage, "comment": step.note})
+    audit.record(
+        actor=actor,
+        action="dispute.step",
+        obj=dispute,
+        org=dispute.authority,
+        changes={"step": [None, {"stage": stage, "note": step.note}]},
+    )
+    outbox.emit(
+        type="dispute.step",
+        subject=dispute,
+        actor=actor,
+        org=dispute.authority,
+        payload={"dispute": dispute.pk, "request": dispute.request_id, "stage": stage, "comment": step.note},
+    )
     return step
 
 
@@ -827,11 +972,26 @@ def dispute_resolve(*, actor, dispute: Dispute, outcome: str, comment: str, now:
     dispute.outcome_comment = comment.strip()
     dispute.resolved_at = now
     dispute.save()
-    audit.record(actor=actor, action="dispute.resolve", obj=dispute, org=dispute.authority,
-                 changes={"status": [DisputeStatus.OPEN, DisputeStatus.RESOLVED], "outcome": [None, outcome]})
-    events.emit(type="dispute.resolved", subject=dispute, actor=actor, org=dispute.authority,
-                payload={**_payload(dispute.request), "dispute": dispute.pk, "authority_org": dispute.authority_id,
-                         "outcome": outcome, "comment": dispute.outcome_comment})
+    audit.record(
+        actor=actor,
+        action="dispute.resolve",
+        obj=dispute,
+        org=dispute.authority,
+        changes={"status": [DisputeStatus.OPEN, DisputeStatus.RESOLVED], "outcome": [None, outcome]},
+    )
+    outbox.emit(
+        type="dispute.resolved",
+        subject=dispute,
+        actor=actor,
+        org=dispute.authority,
+        payload={
+            **_payload(dispute.request),
+            "dispute": dispute.pk,
+            "authority_org": dispute.authority_id,
+            "outcome": outcome,
+            "comment": dispute.outcome_comment,
+        },
+    )
     if outcome == DisputeOutcome.OVERTURNED:
         _request_reopen(dispute.request, actor=actor, now=now, comment=dispute.outcome_comment)
     return dispute
@@ -849,7 +1009,9 @@ def _request_reopen(request: SharingRequest, *, actor, now: dt.datetime, comment
     req.replied_at = None
     req.decided_by = None
     req.save()
-    _record(req, actor=actor, action="reopen", before=before, event_type="request.submitted", comment=comment, reopened=True)
+    _record(
+        req, actor=actor, action="reopen", before=before, event_type="request.submitted", comment=comment, reopened=True
+    )
     return req
 
 
@@ -860,7 +1022,9 @@ def recompute_provisional_deadlines(*, years: list[int]) -> int:
     """When the calendar gains a year, recompute every provisional request deadline from the
     moment its clock started."""
     count = 0
-    qs = SharingRequest.objects.filter(deadline_provisional=True, status__in=[RequestStatus.SUBMITTED, RequestStatus.APPROVED])
+    qs = SharingRequest.objects.filter(
+        deadline_provisional=True, status__in=[RequestStatus.SUBMITTED, RequestStatus.APPROVED]
+    )
     for req in qs.select_related("resource").iterator():
         with transaction.atomic():
             req = _lock(req)
@@ -868,7 +1032,11 @@ def recompute_provisional_deadlines(*, years: list[int]) -> int:
                 continue
             before = _snapshot(req)
             if req.status == RequestStatus.SUBMITTED and req.reply_started_at:
-                kind = DeadlineKind.VERIFICATION_REPLY if req.kind == RequestKind.VERIFICATION else DeadlineKind.REQUEST_REPLY
+                kind = (
+                    DeadlineKind.VERIFICATION_REPLY
+                    if req.kind == RequestKind.VERIFICATION
+                    else DeadlineKind.REQUEST_REPLY
+                )
                 req.reply_due_at, req.deadline_provisional = _deadline(req.reply_started_at, kind)
             elif req.status == RequestStatus.APPROVED and req.replied_at:
                 req.fulfil_due_at, req.deadline_provisional = _deadline(req.replied_at, DeadlineKind.REQUEST_FULFIL)
@@ -878,12 +1046,3 @@ def recompute_provisional_deadlines(*, years: list[int]) -> int:
             _record(req, actor=None, action="deadline_recomputed", before=before, event_type="request.deadline_changed")
             count += 1
     return count
-
-
-catalog_services.PROVISIONAL_RECOMPUTERS.append(recompute_provisional_deadlines)
-
-
-def overdue_q(now: dt.datetime) -> Q:
-    return Q(status=RequestStatus.SUBMITTED, reply_due_at__lt=now) | Q(status=RequestStatus.APPROVED, fulfil_due_at__lt=now)
-
-

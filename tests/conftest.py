@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from catalog import services
 from catalog.choices import OrgKind, Role
+from catalog.directory import services as directory_services
 
 from .factories import OrganizationFactory, make_user, region
 
@@ -109,7 +109,7 @@ def requester_org(db):
 @pytest.fixture
 def admin_user(db, gd_authority):
     user = make_user("root", gd_authority, is_staff=True)
-    return services.user_update(actor=None, user=user, data={"is_superuser": True})
+    return directory_services.user_update(actor=None, user=user, data={"is_superuser": True})
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def nobody(requester_org):
 
 def client_for(user, *, scope: str = "read_write") -> APIClient:
     """An API client authenticated with a fresh API key of `user`, as a machine would be."""
-    _key, raw = services.api_key_create(actor=None, user=user, scope=scope)
+    _key, raw = directory_services.api_key_create(actor=None, user=user, scope=scope)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     client.raw_key = raw

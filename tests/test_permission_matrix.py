@@ -8,7 +8,7 @@ Each call runs in a savepoint that is rolled back, so destructive calls leave th
 intact for the next role.
 """
 
-import datetime as dt
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -17,14 +17,25 @@ from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.test import APIClient
 
 from catalog import services as cs
-from catalog.models import AuditEvent, Region
+from catalog.directory import services as directory_services
+from catalog.models import AuditEvent, Event, ImportJob, Region
 from sharing import services as ss
-from sharing.models import Event, Notification
-from sharing.webhooks import webhook_create
+from sharing.models import Notification
+from sharing.notify.webhooks import webhook_create
 
-from .factories import OrganizationFactory, make_user, region
+from .factories import EntryFactory, OrganizationFactory, SharingRequestFactory, make_user, region
 
-ACTORS = ["anon", "admin", "own_staff", "own_approver", "own_cdo", "authority", "auditor", "other_staff", "other_authority"]
+ACTORS = [
+    "anon",
+    "admin",
+    "own_staff",
+    "own_approver",
+    "own_cdo",
+    "authority",
+    "auditor",
+    "other_staff",
+    "other_authority",
+]
 AUTHENTICATED = ACTORS[1:]
 
 
@@ -47,6 +58,7 @@ ADMIN = {"admin"}
 AUDIT_READERS = {"admin", "own_cdo", "authority", "auditor", "other_authority"}
 # A platform administrator sees every entry but does none of the catalog's legal acts.
 CATALOG_STAFF = {"own_staff", "other_staff"}
+GRANT_CHECKERS = {"admin", "auditor", "own_staff", "own_approver", "own_cdo", "other_staff"}
 
 # (method, path) → (target object key or None, {actor: expected})
 MATRIX = {
@@ -66,8 +78,12 @@ MATRIX = {
     ("GET", "/api/v1/users/{pk}/"): ("user", only({"admin", "own_staff", "own_cdo"}, 404)),
     ("PATCH", "/api/v1/users/{pk}/"): ("user", only(ADMIN, 404, own_staff=403, own_cdo=403)),
     ("GET", "/api/v1/users/{pk}/api-keys/"): ("user", only({"admin", "own_staff"}, 404, own_cdo=403)),
-    ("POST", "/api/v1/users/{pk}/api-keys/"): ("user", only({"admin", "own_staff"}, 404, own_cdo=403)),
-    ("POST", "/api/v1/users/{pk}/api-keys/{key_id}/revoke/"): ("user_key", only({"admin", "own_staff"}, 404, own_cdo=403)),
+    # Keys are made by a person in a session, never with a key (tests/catalog/directory/test_api_keys.py).
+    ("POST", "/api/v1/users/{pk}/api-keys/"): ("user", only(set(), 404, admin=403, own_staff=403, own_cdo=403)),
+    ("POST", "/api/v1/users/{pk}/api-keys/{key_id}/revoke/"): (
+        "user_key",
+        only({"admin", "own_staff"}, 404, own_cdo=403),
+    ),
     ("GET", "/api/v1/calendar/days/"): (None, everyone()),
     ("POST", "/api/v1/calendar/days/"): (None, only(ADMIN)),
     ("GET", "/api/v1/calendar/add-working-days/"): (None, everyone()),
@@ -79,8 +95,14 @@ MATRIX = {
     ("POST", "/api/v1/resources/"): (None, only(CATALOG_STAFF)),
     ("GET", "/api/v1/resources/{pk}/"): ("resource", everyone()),
     ("PATCH", "/api/v1/resources/{pk}/"): ("resource", only({"own_staff"})),
-    ("DELETE", "/api/v1/resources/{pk}/"): ("draft", only({"own_staff"}, 404, admin=403, own_approver=403, own_cdo=403, authority=403)),
-    ("POST", "/api/v1/resources/{pk}/submit/"): ("draft", only({"own_staff"}, 404, admin=403, own_approver=403, own_cdo=403, authority=403)),
+    ("DELETE", "/api/v1/resources/{pk}/"): (
+        "draft",
+        only({"own_staff"}, 404, admin=403, own_approver=403, own_cdo=403, authority=403),
+    ),
+    ("POST", "/api/v1/resources/{pk}/submit/"): (
+        "draft",
+        only({"own_staff"}, 404, admin=403, own_approver=403, own_cdo=403, authority=403),
+    ),
     ("POST", "/api/v1/resources/{pk}/approve/"): ("resource", only({"authority"})),
     ("POST", "/api/v1/resources/{pk}/return/"): ("resource", only({"authority"})),
     ("POST", "/api/v1/resources/{pk}/retire/"): ("resource", only({"own_staff", "authority"})),
@@ -92,16 +114,30 @@ MATRIX = {
     ("GET", "/api/v1/resources/stale/"): (None, everyone()),
     ("POST", "/api/v1/resources/import/"): (None, only(CATALOG_STAFF)),
     ("GET", "/api/v1/resources/import-template/"): (None, only(CATALOG_STAFF)),
+    ("GET", "/api/v1/import-jobs/"): (None, everyone()),
+    ("GET", "/api/v1/import-jobs/{pk}/"): ("import_job", only({"own_staff"}, 404)),  # its owner only
     ("GET", "/api/v1/resource-filings/"): (None, everyone()),
-    ("GET", "/api/v1/resource-filings/{pk}/"): ("resource_filing", only(
-        {"admin", "own_staff", "own_approver", "own_cdo", "authority", "auditor"}, 404)),
+    ("GET", "/api/v1/resource-filings/{pk}/"): (
+        "resource_filing",
+        only({"admin", "own_staff", "own_approver", "own_cdo", "authority", "auditor"}, 404),
+    ),
     ("GET", "/api/v1/catalog-tasks/"): (None, everyone()),
-    ("POST", "/api/v1/catalog-tasks/"): (None, only({"authority", "other_authority", "own_staff", "own_cdo", "other_staff"})),
-    ("GET", "/api/v1/catalog-tasks/{pk}/"): ("task", only({"admin", "own_staff", "own_approver", "own_cdo", "authority", "auditor"}, 404)),
-    ("POST", "/api/v1/catalog-tasks/{pk}/complete/"): ("task", only({"own_staff", "own_cdo"}, 404, admin=403, own_approver=403,
-                                                                    authority=403, auditor=403)),
-    ("POST", "/api/v1/catalog-tasks/{pk}/close/"): ("task", only({"authority"}, 404, admin=403, own_staff=403, own_approver=403,
-                                                                 own_cdo=403, auditor=403)),
+    ("POST", "/api/v1/catalog-tasks/"): (
+        None,
+        only({"authority", "other_authority", "own_staff", "own_cdo", "other_staff"}),
+    ),
+    ("GET", "/api/v1/catalog-tasks/{pk}/"): (
+        "task",
+        only({"admin", "own_staff", "own_approver", "own_cdo", "authority", "auditor"}, 404),
+    ),
+    ("POST", "/api/v1/catalog-tasks/{pk}/complete/"): (
+        "task",
+        only({"own_staff", "own_cdo"}, 404, admin=403, own_approver=403, authority=403, auditor=403),
+    ),
+    ("POST", "/api/v1/catalog-tasks/{pk}/close/"): (
+        "task",
+        only({"authority"}, 404, admin=403, own_staff=403, own_approver=403, own_cdo=403, auditor=403),
+    ),
     # sharing: the request is other_staff's institution asking own institution's resource
     ("GET", "/api/v1/sharing-requests/"): (None, everyone()),
     ("POST", "/api/v1/sharing-requests/"): (None, only({"own_staff", "other_staff"})),
@@ -116,7 +152,10 @@ MATRIX = {
         for verb in ("approve", "reject", "return", "transfer", "fulfil", "answer")
     },
     ("GET", "/api/v1/grants/"): (None, everyone()),
-    ("GET", "/api/v1/grants/check/"): (None, everyone()),
+    # Asked about the grant's pair (other institution, own resource): its parties, those who read
+    # every grant and keys of the gateway scope (tests/sharing/requests/test_grant_check.py).
+    ("GET", "/api/v1/grants/check/"): (None, only(GRANT_CHECKERS)),
+    ("POST", "/api/v1/grants/check/"): (None, only(GRANT_CHECKERS)),
     ("GET", "/api/v1/grants/{pk}/"): ("grant", everyone()),
     ("POST", "/api/v1/grants/{pk}/revoke/"): ("grant", only({"own_approver"})),
     ("GET", "/api/v1/grants/{pk}/usage/"): ("grant", only({"other_staff"})),
@@ -139,7 +178,10 @@ MATRIX = {
     ("GET", "/api/v1/webhooks/"): (None, everyone()),
     ("POST", "/api/v1/webhooks/"): (None, only({"admin", "own_staff", "own_cdo", "other_staff"})),
     ("GET", "/api/v1/webhooks/{pk}/"): ("webhook", only({"admin", "own_staff", "own_approver", "own_cdo"}, 404)),
-    ("GET", "/api/v1/webhooks/{pk}/deliveries/"): ("webhook", only({"admin", "own_staff", "own_approver", "own_cdo"}, 404)),
+    ("GET", "/api/v1/webhooks/{pk}/deliveries/"): (
+        "webhook",
+        only({"admin", "own_staff", "own_approver", "own_cdo"}, 404),
+    ),
     ("PATCH", "/api/v1/webhooks/{pk}/"): ("webhook", only({"admin", "own_staff", "own_cdo"}, 404, own_approver=403)),
     ("DELETE", "/api/v1/webhooks/{pk}/"): ("webhook", only({"admin", "own_staff", "own_cdo"}, 404, own_approver=403)),
 }
@@ -149,7 +191,9 @@ PENDING: set[tuple[str, str]] = set()
 
 def api_endpoints() -> list[tuple[str, str]]:
     return sorted(
-        (method, path) for path, _regex, method, _cb in EndpointEnumerator().get_api_endpoints() if path.startswith("/api/v1/")
+        (method, path)
+        for path, _regex, method, _cb in EndpointEnumerator().get_api_endpoints()
+        if path.startswith("/api/v1/")
     )
 
 
@@ -171,7 +215,7 @@ def world(db):
     sz_authority = OrganizationFactory(name="深圳市数据局(矩阵)", kind="authority", region=region("440300"))
     admin = make_user("m_admin", gd_authority, is_staff=True)
     users = {
-        "admin": cs.user_update(actor=None, user=admin, data={"is_superuser": True}),
+        "admin": directory_services.user_update(actor=None, user=admin, data={"is_superuser": True}),
         "own_staff": make_user("m_staff", own, ["staff"]),
         "own_approver": make_user("m_approver", own, ["approver"]),
         "own_cdo": make_user("m_cdo", own, ["cdo"]),
@@ -181,34 +225,45 @@ def world(db):
         "other_authority": make_user("m_sz_authority", sz_authority, ["authority"]),
     }
     items = [{"code": f"MX{i}", "name": f"字段{i}", "is_sensitive": i == 1} for i in range(1, 4)]
-    base = {"name": "矩阵目录", "summary": "测试", "sharing_type": "conditional", "sharing_conditions": "条件",
-            "sharing_basis": "依据", "update_frequency": "daily", "open_type": "closed", "open_reason": "personal_privacy"}
-    resource = cs.resource_create(actor=None, source_org=own, data=base, items=items)
-    resource = cs.resource_approve(actor=users["authority"], resource=cs.resource_submit(actor=None, resource=resource))
-    draft = cs.resource_create(actor=None, source_org=own, data={**base, "name": "矩阵草稿"},
-                               items=[{"code": "MXD1", "name": "草稿字段"}])
-    closed = cs.resource_create(actor=None, source_org=own, data={**base, "name": "不予共享目录", "sharing_type": "none",
-                                                                  "sharing_basis": "《居民身份证法》"}, items=[{"code": "MXN1", "name": "x"}])
-    closed = cs.resource_approve(actor=users["authority"], resource=cs.resource_submit(actor=None, resource=closed))
-    task = cs.catalog_task_create(actor=users["authority"], org=own, reason="职责调整")
-    request_data = {
-        "items": ["MX1", "MX2"], "scenario": "场景", "purpose": "目的", "purpose_category": "public_duty", "duty_basis": "职责",
-        "requested_until": dt.date.today() + dt.timedelta(days=300), "contact_name": "联系人", "system_name": "系统",
-        "system_network": "extranet",
+    base = {
+        "name": "矩阵目录",
+        "summary": "测试",
+        "sharing_type": "conditional",
+        "sharing_conditions": "条件",
+        "sharing_basis": "依据",
+        "update_frequency": "daily",
+        "open_type": "closed",
+        "open_reason": "personal_privacy",
     }
-    req = ss.request_create(actor=users["other_staff"], requester_org=other, resource=resource, data=dict(request_data), submit=True)
-    granted = ss.request_create(actor=users["other_staff"], requester_org=other, resource=resource, data=dict(request_data), submit=True)
-    ss.request_approve(actor=users["own_approver"], request=granted)
-    ss.request_fulfil(actor=users["own_approver"], request=granted, delivery_method="online_api")
-    rejected = ss.request_create(actor=users["other_staff"], requester_org=other, resource=resource, data=dict(request_data), submit=True)
-    ss.request_reject(actor=users["own_approver"], request=rejected, decision_basis="依据", comment="拒绝")
+    published = {"source_org": own, "reviewer": users["authority"], "status": "published"}
+    resource = EntryFactory(**published, **base, items=items)
+    draft = EntryFactory(source_org=own, **{**base, "name": "矩阵草稿"}, items=[{"code": "MXD1", "name": "草稿字段"}])
+    closed = EntryFactory(
+        **published,
+        **{**base, "name": "不予共享目录", "sharing_type": "none", "sharing_basis": "《居民身份证法》"},
+        items=[{"code": "MXN1", "name": "x"}],
+    )
+    task = cs.catalog_task_create(actor=users["authority"], org=own, reason="职责调整")
+    asked = {
+        "actor": users["other_staff"],
+        "resource": resource,
+        "items": ["MX1", "MX2"],
+        "approver": users["own_approver"],
+    }
+    req = SharingRequestFactory(**asked, status="submitted")
+    granted = SharingRequestFactory(**asked, status="fulfilled")
+    rejected = SharingRequestFactory(**asked, status="rejected")
     dispute = ss.dispute_open(actor=users["other_staff"], request=rejected, reason="异议")
-    cs.organization_update(actor=users["admin"], org=own, data={"name": "广东省公安厅(矩阵)"})
-    key, _raw = cs.api_key_create(actor=None, user=users["own_staff"])
+    directory_services.organization_update(actor=users["admin"], org=own, data={"name": "广东省公安厅(矩阵)"})
+    key, _raw = directory_services.api_key_create(actor=None, user=users["own_staff"])
     event = Event.objects.filter(subject_type="sharing.sharingrequest").first()
     notification = Notification.objects.create(user=users["own_staff"], event=event, type=event.type, title="通知")
-    hook = webhook_create(actor=users["admin"], org=own, url="http://127.0.0.1:9/hook", event_types=["*"], allow_private=True)
+    hook = webhook_create(
+        actor=users["admin"], org=own, url="http://127.0.0.1:9/hook", event_types=["*"], allow_private=True
+    )
+    job = ImportJob.objects.create(owner=users["own_staff"], org=own, filename="matrix.xlsx")
     targets = {
+        "import_job": {"pk": job.pk},
         "region": {"pk": Region.objects.get(code="440000").pk},
         "org": {"pk": own.pk},
         "user": {"pk": users["own_staff"].pk},
@@ -227,11 +282,12 @@ def world(db):
     }
     clients = {"anon": APIClient()}
     for name, user in users.items():
-        _k, raw = cs.api_key_create(actor=None, user=user)
+        _k, raw = directory_services.api_key_create(actor=None, user=user)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
         clients[name] = client
-    return {"clients": clients, "targets": targets}
+    check = {"org": other.code, "resource": resource.code}
+    return {"clients": clients, "targets": targets, "check": check}
 
 
 def _category(status: int):
@@ -243,15 +299,18 @@ def test_matrix(world, endpoint):
     method, path = endpoint
     target, expected = MATRIX[endpoint]
     url = path.format(**world["targets"][target]) if target else path
-    if url.endswith("/check/"):
-        url += "?org=x&resource=y"
+    body = {}
+    if url.endswith("/check/") and method == "GET":
+        url += "?" + urlencode(world["check"])
+    elif url.endswith("/check/"):
+        body = world["check"]
     if url.endswith("/add-working-days/"):
         url += "?start=2025-09-30T10:00:00%2B08:00&days=5"
     problems = []
     for actor in ACTORS:
         cache.clear()
         with transaction.atomic():
-            response = getattr(world["clients"][actor], method.lower())(url, {}, format="json")
+            response = getattr(world["clients"][actor], method.lower())(url, body, format="json")
             transaction.set_rollback(True)
         got = _category(response.status_code)
         assert response.status_code < 500, f"{actor}: {response.status_code}"

@@ -28,7 +28,7 @@ DEFAULT_POLICY = [
 
 
 def seed(apps, schema_editor):
-    from catalog.regions import load_regions
+    from catalog.directory.regions import load_regions
 
     load_regions(apps.get_model("catalog", "Region"))
 

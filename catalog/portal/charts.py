@@ -16,7 +16,9 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
     )
 
 
-def stacked_columns(title: str, columns: list[tuple[str, list[int]]], series: list[str], *, width=640, height=260) -> str:
+def stacked_columns(
+    title: str, columns: list[tuple[str, list[int]]], series: list[str], *, width=640, height=260
+) -> str:
     """columns: [(label, [value per series])]."""
     left, bottom, top = 36, 40, 16
     plot_h = height - bottom - top
@@ -28,7 +30,9 @@ def stacked_columns(title: str, columns: list[tuple[str, list[int]]], series: li
     for tick in range(0, 5):
         value = round(peak * tick / 4)
         y = top + plot_h - plot_h * value / peak
-        body.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#374151">{value}</text>')
+        body.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#374151">{value}</text>'
+        )
         if tick:
             body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 4}" y2="{y:.1f}" stroke="#e5e7eb"/>')
     for i, (label, values) in enumerate(columns):
@@ -40,11 +44,11 @@ def stacked_columns(title: str, columns: list[tuple[str, list[int]]], series: li
             h = plot_h * value / peak
             y -= h
             body.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}">'
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}">'  # noqa: E501
                 f"<title>{escape(label)} {escape(series[j])}: {value}</title></rect>"
             )
         body.append(
-            f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11" fill="#374151">'
+            f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11" fill="#374151">'  # noqa: E501
             f"{escape(label)}</text>"
         )
     lx = left
@@ -55,7 +59,9 @@ def stacked_columns(title: str, columns: list[tuple[str, list[int]]], series: li
     return _svg(width, height, title, body)
 
 
-def horizontal_bars(title: str, rows: list[tuple[str, float]], *, unit: str = "", maximum: float | None = None, width=640) -> str:
+def horizontal_bars(
+    title: str, rows: list[tuple[str, float]], *, unit: str = "", maximum: float | None = None, width=640
+) -> str:
     label_w, row_h, pad = 200, 26, 8
     height = max(len(rows), 1) * row_h + 2 * pad
     peak = maximum or max([v for _l, v in rows] + [1])
@@ -71,5 +77,7 @@ def horizontal_bars(title: str, rows: list[tuple[str, float]], *, unit: str = ""
             f"<title>{escape(label)}</title></text>"
         )
         body.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 10}" fill="#1d5fa8"/>')
-        body.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" font-size="12" fill="#1f2937">{escape(value)}{escape(unit)}</text>')
+        body.append(
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 17}" font-size="12" fill="#1f2937">{escape(value)}{escape(unit)}</text>'  # noqa: E501
+        )
     return _svg(width, height, title, body)

@@ -21,7 +21,9 @@ class Deadline:
     @property
     def label(self) -> str:
         if self.overdue:
-            return ngettext("Overdue by %(n)s working day", "Overdue by %(n)s working days", self.days) % {"n": self.days}
+            return ngettext("Overdue by %(n)s working day", "Overdue by %(n)s working days", self.days) % {
+                "n": self.days
+            }
         return ngettext("%(n)s working day left", "%(n)s working days left", self.days) % {"n": self.days}
 
     @property
@@ -35,7 +37,9 @@ def _count(cal: wcal.WorkingCalendar, a: dt.date, b: dt.date) -> int:
     return sum(1 for i in range(1, (b - a).days + 1) if cal.is_working_day(a + dt.timedelta(days=i)))
 
 
-def label_deadlines(objects, attr: str, *, target: str = "deadline", provisional_attr: str | None = None, now=None) -> list:
+def label_deadlines(
+    objects, attr: str, *, target: str = "deadline", provisional_attr: str | None = None, now=None
+) -> list:
     """Set `obj.<target>` to a Deadline for the datetime in `obj.<attr>` (or None), loading the
     working-day calendar once for the whole list."""
     objects = list(objects)

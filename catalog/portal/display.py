@@ -12,9 +12,9 @@ from django.db import models
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from catalog.catalog_services import content_changes
 from catalog.choices import OrgKind
 from catalog.models import Organization, Region, Resource, ResourceItem
+from catalog.services import content_changes
 
 LIST_SEPARATOR = "、"
 ITEM_KEY = re.compile(r"^items\[(\d+)\]\.(\w+)$")
@@ -42,7 +42,10 @@ def error_label(key: str | None) -> str:
     if not key or key in ("non_field_errors", "__all__"):
         return ""
     if match := ITEM_KEY.match(key):
-        return _("Data item %(n)s, %(field)s") % {"n": int(match.group(1)) + 1, "field": field_label(match.group(2), ResourceItem)}
+        return _("Data item %(n)s, %(field)s") % {
+            "n": int(match.group(1)) + 1,
+            "field": field_label(match.group(2), ResourceItem),
+        }
     if match := INDEXED_KEY.match(key):
         key = match.group(1)
     return field_label(key) if key == "items" or _model_field(Resource, key) is not None else ""
@@ -89,14 +92,18 @@ def _item_lines(change: Any, names: dict[str, str]) -> list[str]:
     change = _items_change(change)
     lines = []
     if change.get("added"):
-        lines.append(_("Added: %(items)s") % {"items": LIST_SEPARATOR.join(_item_text(c, names) for c in change["added"])})
+        lines.append(
+            _("Added: %(items)s") % {"items": LIST_SEPARATOR.join(_item_text(c, names) for c in change["added"])}
+        )
     if change.get("removed"):
-        lines.append(_("Removed: %(items)s") % {"items": LIST_SEPARATOR.join(_item_text(c, names) for c in change["removed"])})
+        lines.append(
+            _("Removed: %(items)s") % {"items": LIST_SEPARATOR.join(_item_text(c, names) for c in change["removed"])}
+        )
     if change.get("changed"):
         parts = []
         for code, fields in change["changed"].items():
             what = "; ".join(
-                f"{field_label(f, ResourceItem)}: {value_text(f, old, ResourceItem) or '—'} → {value_text(f, new, ResourceItem) or '—'}"
+                f"{field_label(f, ResourceItem)}: {value_text(f, old, ResourceItem) or '—'} → {value_text(f, new, ResourceItem) or '—'}"  # noqa: E501
                 for f, (old, new) in fields.items()
             )
             parts.append(f"{_item_text(code, names)} ({what})")
@@ -118,7 +125,7 @@ def item_names(*item_lists: list[dict[str, Any]] | None) -> dict[str, str]:
 
 def change_rows(changes: dict[str, Any], names: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The rows of a change table for a version's changes ({field: [old, new]}, and under
-    "items" what happened to the data items, see catalog_services.content_changes):
+    "items" what happened to the data items, see catalog.services.content_changes):
     {"field", "before", "after"} per field, {"field", "lines"} for the items. `names` gives
     the items' names by code."""
     rows = []

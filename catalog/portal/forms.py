@@ -1,5 +1,8 @@
-"""Forms of the portal: they translate input into the arguments of the services; the rules
-are the services' (their DomainError messages are attached to the fields they name)."""
+"""Forms of the catalog's portal pages, and the helpers every portal form uses (domain errors
+beside their fields, date inputs, list fields, limits read from the model); the sharing
+pages' forms are in sharing/portal/forms.py. They translate input into the arguments of the
+services; the rules are the services' (their DomainError messages are attached to the fields
+they name)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from catalog.catalog_services import MAX_ITEMS
 from catalog.choices import (
     Classification,
     ClosedReason,
@@ -23,9 +25,9 @@ from catalog.choices import (
     SharingType,
     UpdateFrequency,
 )
-from catalog.errors import DomainError
-from catalog.models import Organization, Resource, ResourceItem
-from sharing.choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, VerificationResult
+from catalog.core.errors import DomainError
+from catalog.models import Resource, ResourceItem
+from catalog.services import MAX_ITEMS
 
 from . import display
 
@@ -48,7 +50,9 @@ def error_messages(exc: DomainError) -> list[str]:
     out = []
     for key, messages in (exc.errors or {"": [exc.message]}).items():
         label = display.error_label(key)
-        out += [_("%(field)s: %(message)s") % {"field": label, "message": m} if label else m for m in _messages(messages)]
+        out += [
+            _("%(field)s: %(message)s") % {"field": label, "message": m} if label else m for m in _messages(messages)
+        ]
     return out
 
 
@@ -124,23 +128,34 @@ class ResourceForm(forms.Form):
     theme = forms.CharField(label=_("Theme"), max_length=max_length(Resource, "theme"), required=False)
     data_form = forms.ChoiceField(label=_("Data form"), choices=DataForm.choices)
     sharing_type = forms.ChoiceField(label=_("Sharing type"), choices=SharingType.choices)
-    sharing_conditions = forms.CharField(label=_("Sharing conditions"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    sharing_conditions = forms.CharField(
+        label=_("Sharing conditions"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
     sharing_basis = forms.CharField(
         label=_("Basis of the conditions or of not sharing"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
     scope_org_kinds = forms.MultipleChoiceField(
-        label=_("Institution kinds that may request"), choices=OrgKind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Institution kinds that may request"),
+        choices=OrgKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every kind."),
     )
     scope_regions = SplitListField(label=_("Regions that may request (GB/T 2260 codes)"), required=False)
     sharing_method = forms.ChoiceField(label=_("Sharing method"), choices=SharingMethod.choices)
     network = forms.ChoiceField(label=_("Network"), choices=Network.choices)
     open_type = forms.ChoiceField(label=_("Open attribute"), choices=OpenType.choices)
-    open_reason = forms.ChoiceField(label=_("Reason for not opening"), choices=[("", "—"), *ClosedReason.choices], required=False)
-    open_conditions = forms.CharField(label=_("Open conditions or reason"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    open_reason = forms.ChoiceField(
+        label=_("Reason for not opening"), choices=[("", "—"), *ClosedReason.choices], required=False
+    )
+    open_conditions = forms.CharField(
+        label=_("Open conditions or reason"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
     update_frequency = forms.ChoiceField(label=_("Update frequency"), choices=UpdateFrequency.choices)
     security_grade = forms.TypedChoiceField(label=_("Security grade"), choices=SecurityGrade.choices, coerce=int)
-    legal_basis = forms.CharField(label=_("Legal basis for collecting"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    legal_basis = forms.CharField(
+        label=_("Legal basis for collecting"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
 
     def service_data(self) -> dict:
         return dict(self.cleaned_data)
@@ -151,7 +166,9 @@ class ItemForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=max_length(ResourceItem, "name"), required=False)
     data_type = forms.ChoiceField(label=_("Data type"), choices=ItemDataType.choices, initial=ItemDataType.STRING)
     length = forms.IntegerField(label=_("Length"), required=False, **value_range(ResourceItem, "length"))
-    description = forms.CharField(label=_("Description"), max_length=max_length(ResourceItem, "description"), required=False)
+    description = forms.CharField(
+        label=_("Description"), max_length=max_length(ResourceItem, "description"), required=False
+    )
     is_sensitive = forms.BooleanField(label=_("Personal or sensitive"), required=False)
     is_source = forms.BooleanField(label=_("Source item"), required=False, initial=True)
 
@@ -187,100 +204,3 @@ class CommentForm(forms.Form):
 
 class ReturnForm(forms.Form):
     comment = forms.CharField(label=_("What must change"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-
-
-class RequestForm(forms.Form):
-    items = forms.MultipleChoiceField(label=_("Data items"), choices=(), required=False, widget=forms.CheckboxSelectMultiple)
-    scenario = forms.CharField(label=_("Business scenario"), widget=forms.Textarea(attrs={"rows": 2}))
-    purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 2}))
-    purpose_category = forms.ChoiceField(label=_("Purpose category"), choices=PurposeCategory.choices)
-    duty_basis = forms.CharField(label=_("Legal duty of the requester"), widget=forms.Textarea(attrs={"rows": 2}))
-    requested_until = forms.DateField(label=_("End date requested"), widget=date_input())
-    contact_name = forms.CharField(label=_("Contact"), max_length=64)
-    contact_phone = forms.CharField(label=_("Contact phone"), max_length=32, required=False)
-    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
-    system_name = forms.CharField(label=_("Consuming business system"), max_length=128)
-    system_network = forms.ChoiceField(label=_("Network zone"), choices=Network.choices)
-    system_address = forms.CharField(label=_("System address"), max_length=255, required=False)
-    verification_subject = forms.CharField(
-        label=_("What to verify"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
-        help_text=_("For example: does this ID number match this name."),
-    )
-
-    def __init__(self, *args, resource, kind: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["items"].choices = [(i.code, f"{i.name} ({i.code})") for i in resource.items.all()]
-        if kind != "verification":
-            del self.fields["verification_subject"]
-
-    def service_data(self, kind: str) -> dict:
-        data = {k: v for k, v in self.cleaned_data.items()}
-        data["kind"] = kind
-        return data
-
-
-class ApproveForm(forms.Form):
-    approved_items = forms.MultipleChoiceField(label=_("Items approved"), choices=(), widget=forms.CheckboxSelectMultiple)
-    approved_until = forms.DateField(label=_("End date approved"), widget=date_input())
-    conditions = forms.CharField(label=_("Conditions of use"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-    def __init__(self, *args, request_obj, item_names: dict, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["approved_items"].choices = [(c, f"{item_names.get(c, c)} ({c})") for c in request_obj.items]
-
-
-class RejectForm(forms.Form):
-    decision_basis = forms.CharField(
-        label=_("Legal basis of the rejection"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
-        help_text=_("The law, regulation or rule the rejection relies on (Art. 23)."),
-    )
-    comment = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-
-class TransferForm(forms.Form):
-    """Hand a request to the institution that holds the data (转交). The choices are the
-    government departments other than the user's own; the service checks the rest."""
-
-    to_org = forms.ModelChoiceField(label=_("Target institution"), queryset=Organization.objects.none(), empty_label="—")
-    reason = forms.CharField(
-        label=_("Reason for the transfer"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
-        help_text=_("Required. The requester sees it in the request's timeline."),
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["to_org"]
-        field.queryset = Organization.objects.filter(kind=OrgKind.GOVERNMENT).exclude(pk=user.org_id).select_related("region")
-        field.label_from_instance = lambda org: f"{org.name} · {org.region.name}"
-
-
-class GrantRevokeForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for revoking"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000,
-        help_text=_("Required. The institution that holds the grant is told the reason."),
-    )
-
-
-class AnswerForm(forms.Form):
-    result = forms.ChoiceField(label=_("Result"), choices=VerificationResult.choices)
-    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-
-class FulfilForm(forms.Form):
-    delivery_method = forms.ChoiceField(label=_("Delivery"), choices=DeliveryMethod.choices)
-    delivery_note = forms.CharField(label=_("How it was delivered"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-
-class DisputeOpenForm(forms.Form):
-    reason = forms.CharField(label=_("Why do you dispute the rejection?"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
-
-
-class DisputeStepForm(forms.Form):
-    stage = forms.ChoiceField(label=_("Stage"), choices=DisputeStage.choices)
-    note = forms.CharField(label=_("What was done or agreed"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
-
-
-class DisputeResolveForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=DisputeOutcome.choices)
-    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)

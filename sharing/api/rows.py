@@ -7,7 +7,7 @@ the same statement (as scalar subqueries: a join would stay in the page's count)
 filings (with their authority) from one more, into `RequestRow`s:
 plain objects with the columns as attributes (foreign keys by their `_id` names) and the
 model's own deadline properties, which SharingRequestSerializer's fast reads
-(catalog.api.fast) read as they read instances. tests/sharing/requests/test_fast_serializers.py
+(catalog.core.api.fast) read as they read instances. tests/sharing/requests/test_fast_serializers.py
 checks that the list gives what the serializer gives for model instances.
 """
 

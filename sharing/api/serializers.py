@@ -5,15 +5,16 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.api.fast import FastReadMixin, prefetched
 from catalog.choices import Network
+from catalog.core.api.fast import FastReadMixin, prefetched
+from catalog.models import Event
 from catalog.validators import standard_code
 
+from .. import selectors
 from ..choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, RequestKind, VerificationResult
-from ..models import Dispute, DisputeStep, Event, Grant, GrantUsage, RequestFiling, SharingRequest
+from ..models import Dispute, DisputeStep, Grant, GrantUsage, RequestFiling, SharingRequest
 
 MAX_ID = 2**63 - 1  # ids are 64-bit (BigAutoField): a larger number is a 400, not a query
-
 
 
 class StandardCodeField(serializers.CharField):
@@ -22,6 +23,7 @@ class StandardCodeField(serializers.CharField):
 
     def to_internal_value(self, data):
         return standard_code(super().to_internal_value(data))
+
 
 class FilingBriefSerializer(FastReadMixin, serializers.ModelSerializer):
     authority_name = serializers.CharField(source="authority.name", read_only=True)
@@ -50,13 +52,52 @@ class SharingRequestSerializer(FastReadMixin, serializers.ModelSerializer):
     class Meta:
         model = SharingRequest
         fields = [
-            "id", "kind", "requester_org", "resource", "resource_code", "resource_name", "resource_version", "source_org",
-            "items", "scenario", "purpose", "purpose_category", "duty_basis", "sharing_method", "requested_until",
-            "contact_name", "contact_phone", "contact_email", "system_name", "system_network", "system_address",
-            "verification_subject", "renewal_of", "status", "created_at", "updated_at", "submitted_at", "reply_due_at",
-            "replied_at", "fulfil_due_at", "fulfilled_at", "due_at", "deadline_provisional", "is_overdue", "decided_by_system",
-            "approved_items", "approved_until", "conditions", "decision_basis", "decision_comment", "delivery_method",
-            "delivery_note", "verification_result", "transfer_count", "filings", "grant",
+            "id",
+            "kind",
+            "requester_org",
+            "resource",
+            "resource_code",
+            "resource_name",
+            "resource_version",
+            "source_org",
+            "items",
+            "scenario",
+            "purpose",
+            "purpose_category",
+            "duty_basis",
+            "sharing_method",
+            "requested_until",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+            "system_name",
+            "system_network",
+            "system_address",
+            "verification_subject",
+            "renewal_of",
+            "status",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            "reply_due_at",
+            "replied_at",
+            "fulfil_due_at",
+            "fulfilled_at",
+            "due_at",
+            "deadline_provisional",
+            "is_overdue",
+            "decided_by_system",
+            "approved_items",
+            "approved_until",
+            "conditions",
+            "decision_basis",
+            "decision_comment",
+            "delivery_method",
+            "delivery_note",
+            "verification_result",
+            "transfer_count",
+            "filings",
+            "grant",
         ]
         read_only_fields = fields
 
@@ -151,16 +192,66 @@ class GrantSerializer(serializers.ModelSerializer):
     class Meta:
         model = Grant
         fields = [
-            "id", "request", "org", "org_code", "resource", "resource_code", "items", "conditions", "valid_from", "valid_until",
-            "status", "created_at", "ended_at", "end_reason",
+            "id",
+            "request",
+            "org",
+            "org_code",
+            "resource",
+            "resource_code",
+            "items",
+            "conditions",
+            "valid_from",
+            "valid_until",
+            "status",
+            "created_at",
+            "ended_at",
+            "end_reason",
         ]
         read_only_fields = fields
 
 
+CHECK_ITEMS_TOO_MANY = _("A check asks about at most {max_length} item codes.")
+
+
 class GrantCheckQuerySerializer(serializers.Serializer):
+    """`GET …/grants/check/?org=&resource=&items=c1,c2`: the item codes comma-separated."""
+
     org = serializers.CharField(max_length=18, help_text=_("Unified social credit code of the institution"))
     resource = serializers.CharField(max_length=40, help_text=_("Catalog code of the resource"))
-    items = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("Comma-separated item codes"))
+    items = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text=_("Comma-separated item codes")
+    )
+
+    def validate_items(self, value) -> list[str]:
+        return _check_items(value.split(","))
+
+
+class GrantCheckBodySerializer(serializers.Serializer):
+    """`POST …/grants/check/`: the same question with the item codes as a JSON list, for lists
+    too long for a URL; the same answer as GET."""
+
+    org = serializers.CharField(max_length=18, help_text=_("Unified social credit code of the institution"))
+    resource = serializers.CharField(max_length=40, help_text=_("Catalog code of the resource"))
+    items = serializers.ListField(
+        child=serializers.CharField(allow_blank=True),
+        max_length=selectors.CHECK_MAX_ITEMS,
+        required=False,
+        default=list,
+        help_text=_("Item codes"),
+        error_messages={"max_length": CHECK_ITEMS_TOO_MANY},
+    )
+
+    def validate_items(self, value) -> list[str]:
+        return _check_items(value)
+
+
+def _check_items(codes) -> list[str]:
+    items = selectors.check_item_codes(codes)
+    if len(items) > selectors.CHECK_MAX_ITEMS:
+        raise serializers.ValidationError(
+            CHECK_ITEMS_TOO_MANY.format(max_length=selectors.CHECK_MAX_ITEMS), code="max_length"
+        )
+    return items
 
 
 class GrantCheckSerializer(serializers.Serializer):
@@ -193,8 +284,13 @@ class RequestFilingSerializer(serializers.ModelSerializer):
 
     def get_request_detail(self, obj) -> dict:
         req = obj.request
-        return {"requester_org": req.requester_org_id, "source_org": req.source_org_id, "resource": req.resource_id,
-                "status": req.status, "kind": req.kind}
+        return {
+            "requester_org": req.requester_org_id,
+            "source_org": req.source_org_id,
+            "resource": req.resource_id,
+            "status": req.status,
+            "kind": req.kind,
+        }
 
 
 class DisputeStepSerializer(serializers.ModelSerializer):
@@ -211,9 +307,30 @@ class DisputeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Dispute
-        fields = ["id", "request", "authority", "opened_by", "reason", "status", "outcome", "outcome_comment", "created_at",
-                  "resolved_at", "steps"]
-        read_only_fields = ["id", "authority", "opened_by", "status", "outcome", "outcome_comment", "created_at", "resolved_at", "steps"]
+        fields = [
+            "id",
+            "request",
+            "authority",
+            "opened_by",
+            "reason",
+            "status",
+            "outcome",
+            "outcome_comment",
+            "created_at",
+            "resolved_at",
+            "steps",
+        ]
+        read_only_fields = [
+            "id",
+            "authority",
+            "opened_by",
+            "status",
+            "outcome",
+            "outcome_comment",
+            "created_at",
+            "resolved_at",
+            "steps",
+        ]
         extra_kwargs = {"reason": {"max_length": 4000}, "request": {"queryset": SharingRequest.objects.all()}}
 
 

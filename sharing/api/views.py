@@ -10,14 +10,13 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from catalog import policies as catalog_policies
-from catalog.api.views import PolicyViewSet
-from catalog.errors import NotVisible, RuleViolation
+from catalog.api.base import PolicyViewSet
+from catalog.core.errors import NotVisible, RuleViolation
 from catalog.models import Organization
-from catalog.validators import standard_code
 
-from .. import policies, services
+from .. import policies, selectors, services
 from ..filters import DisputeFilter, GrantFilter, RequestFilingFilter, SharingRequestFilter
-from ..models import Event, Grant, RequestFiling, SharingRequest, due_expression
+from ..models import Grant, RequestFiling, SharingRequest, due_expression
 from . import rows
 from .serializers import (
     AnswerSerializer,
@@ -27,6 +26,7 @@ from .serializers import (
     DisputeStepInputSerializer,
     DisputeStepSerializer,
     FulfilSerializer,
+    GrantCheckBodySerializer,
     GrantCheckQuerySerializer,
     GrantCheckSerializer,
     GrantSerializer,
@@ -41,6 +41,8 @@ from .serializers import (
     UsageSerializer,
 )
 
+CHECK_FIELDS = {"org", "resource", "items"}  # the question of a grants check, in the query (GET) or body (POST)
+
 
 def _input(serializer_class, request, partial=False):
     data = serializer_class(data=request.data, partial=partial)
@@ -49,23 +51,42 @@ def _input(serializer_class, request, partial=False):
 
 
 class SharingRequestViewSet(
-    PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    PolicyViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
 ):
     serializer_class = SharingRequestSerializer
     filterset_class = SharingRequestFilter
     policy_actions = {
-        "list": "request.view", "retrieve": "request.view", "create": "request.create", "partial_update": "request.update",
-        "update": "request.update", "destroy": "request.delete", "submit": "request.submit", "withdraw": "request.withdraw",
-        "approve": "request.approve", "reject": "request.reject", "return_": "request.return", "transfer": "request.transfer",
-        "fulfil": "request.fulfil", "answer": "request.answer", "events": "request.view",
+        "list": "request.view",
+        "retrieve": "request.view",
+        "create": "request.create",
+        "partial_update": "request.update",
+        "update": "request.update",
+        "destroy": "request.delete",
+        "submit": "request.submit",
+        "withdraw": "request.withdraw",
+        "approve": "request.approve",
+        "reject": "request.reject",
+        "return_": "request.return",
+        "transfer": "request.transfer",
+        "fulfil": "request.fulfil",
+        "answer": "request.answer",
+        "events": "request.view",
     }
 
     @staticmethod
     def _with_related(qs):
         latest_grant = Grant.objects.filter(request=OuterRef("pk")).order_by("-id").values("id")[:1]
-        return qs.select_related("resource").annotate(latest_grant_id=Subquery(latest_grant)).prefetch_related(
-            Prefetch("filings", queryset=RequestFiling.objects.select_related("authority")),
+        return (
+            qs.select_related("resource")
+            .annotate(latest_grant_id=Subquery(latest_grant))
+            .prefetch_related(
+                Prefetch("filings", queryset=RequestFiling.objects.select_related("authority")),
+            )
         )
 
     def get_queryset(self):
@@ -93,7 +114,11 @@ class SharingRequestViewSet(
         return self.get_paginated_response(self.get_serializer(rows.rows(page), many=True).data)
 
     def _resource(self, resource_id):
-        resource = catalog_policies.visible_resources(self.request.user).filter(pk=resource_id, revision_of__isnull=True).first()
+        resource = (
+            catalog_policies.visible_resources(self.request.user)
+            .filter(pk=resource_id, revision_of__isnull=True)
+            .first()
+        )
         if resource is None:
             raise RuleViolation(_("No published catalog entry with this id is visible to you."), field="resource")
         return resource
@@ -120,7 +145,9 @@ class SharingRequestViewSet(
         submit = data.pop("submit")
         resource = self._resource(data.pop("resource"))
         data["renewal_of"] = self._renewal(data.pop("renewal_of", None))
-        req = services.request_create(actor=request.user, requester_org=request.user.org, resource=resource, data=data, submit=submit)
+        req = services.request_create(
+            actor=request.user, requester_org=request.user.org, resource=resource, data=data, submit=submit
+        )
         return self._out(req, status.HTTP_201_CREATED)
 
     @extend_schema(request=SharingRequestWriteSerializer, responses=SharingRequestSerializer)
@@ -147,25 +174,36 @@ class SharingRequestViewSet(
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         data = _input(RequestCommentSerializer, request)
-        return self._out(services.request_withdraw(actor=request.user, request=self.get_object(), comment=data["comment"]))
+        return self._out(
+            services.request_withdraw(actor=request.user, request=self.get_object(), comment=data["comment"])
+        )
 
     @extend_schema(request=ApproveSerializer, responses=SharingRequestSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         req = self.get_object()
         data = _input(ApproveSerializer, request)
-        return self._out(services.request_approve(
-            actor=request.user, request=req, approved_items=data.get("approved_items"), approved_until=data.get("approved_until"),
-            conditions=data["conditions"], comment=data["comment"],
-        ))
+        return self._out(
+            services.request_approve(
+                actor=request.user,
+                request=req,
+                approved_items=data.get("approved_items"),
+                approved_until=data.get("approved_until"),
+                conditions=data["conditions"],
+                comment=data["comment"],
+            )
+        )
 
     @extend_schema(request=RejectSerializer, responses=SharingRequestSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         req = self.get_object()
         data = _input(RejectSerializer, request)
-        return self._out(services.request_reject(actor=request.user, request=req, decision_basis=data["decision_basis"],
-                                                 comment=data["comment"]))
+        return self._out(
+            services.request_reject(
+                actor=request.user, request=req, decision_basis=data["decision_basis"], comment=data["comment"]
+            )
+        )
 
     @extend_schema(request=RequestCommentSerializer, responses=SharingRequestSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
@@ -182,38 +220,55 @@ class SharingRequestViewSet(
         to_org = Organization.objects.filter(pk=data["to_org"]).first()
         if to_org is None:
             raise RuleViolation(_("No institution with this id."), field="to_org")
-        return self._out(services.request_transfer(actor=request.user, request=req, to_org=to_org, reason=data["reason"]))
+        return self._out(
+            services.request_transfer(actor=request.user, request=req, to_org=to_org, reason=data["reason"])
+        )
 
     @extend_schema(request=FulfilSerializer, responses=SharingRequestSerializer)
     @action(detail=True, methods=["post"])
     def fulfil(self, request, pk=None):
         req = self.get_object()
         data = _input(FulfilSerializer, request)
-        return self._out(services.request_fulfil(actor=request.user, request=req, delivery_method=data["delivery_method"],
-                                                 delivery_note=data["delivery_note"]))
+        return self._out(
+            services.request_fulfil(
+                actor=request.user,
+                request=req,
+                delivery_method=data["delivery_method"],
+                delivery_note=data["delivery_note"],
+            )
+        )
 
     @extend_schema(request=AnswerSerializer, responses=SharingRequestSerializer)
     @action(detail=True, methods=["post"])
     def answer(self, request, pk=None):
         req = self.get_object()
         data = _input(AnswerSerializer, request)
-        return self._out(services.request_answer(actor=request.user, request=req, result=data["result"], comment=data["comment"]))
+        return self._out(
+            services.request_answer(actor=request.user, request=req, result=data["result"], comment=data["comment"])
+        )
 
-    @extend_schema(responses=TimelineSerializer(many=True), summary="The request's timeline")
+    @extend_schema(
+        responses=TimelineSerializer(many=True),
+        summary="The request's timeline",
+        description="The request's events and those of its grants, oldest first (the portal's timeline too).",
+    )
     @action(detail=True, methods=["get"], filterset_class=None)
     def events(self, request, pk=None):
-        req = self.get_object()
-        qs = Event.objects.filter(subject_type="sharing.sharingrequest", subject_id=str(req.pk)).select_related("actor").order_by(
-            "occurred_at", "id")
-        page = self.paginate_queryset(qs)
+        page = self.paginate_queryset(selectors.request_timeline(self.get_object()))
         return self.get_paginated_response(TimelineSerializer(page, many=True).data)
 
 
 class GrantViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     serializer_class = GrantSerializer
     filterset_class = GrantFilter
-    policy_actions = {"list": "grant.view", "retrieve": "grant.view", "revoke": "grant.revoke", "usage": "grant.usage",
-                      "check": "grant.check"}
+    policy_actions = {
+        "list": "grant.view",
+        "retrieve": "grant.view",
+        "revoke": "grant.revoke",
+        "usage": "grant.usage",
+        "check": "grant.check",
+    }
+    question_actions = ("check",)  # POST check only asks: allowed to read-only and gateway keys
 
     def get_queryset(self):
         return policies.visible_grants(self.request.user).select_related("resource", "org").order_by("-id")
@@ -239,20 +294,46 @@ class GrantViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
         return Response(UsageSerializer(usage).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        parameters=[OpenApiParameter("org", str, required=True), OpenApiParameter("resource", str, required=True),
-                    OpenApiParameter("items", str, required=False, description="comma-separated item codes")],
-        responses=GrantCheckSerializer, summary="May this institution use these items now?",
+        methods=["GET"],
+        parameters=[
+            OpenApiParameter("org", str, required=True),
+            OpenApiParameter("resource", str, required=True),
+            OpenApiParameter("items", str, required=False, description="comma-separated item codes"),
+        ],
+        responses=GrantCheckSerializer,
+        summary="May this institution use these items now?",
     )
-    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    @extend_schema(
+        methods=["POST"],
+        request=GrantCheckBodySerializer,
+        responses=GrantCheckSerializer,
+        summary="May this institution use these items now? (the item list in the body, for long lists)",
+    )
+    @action(detail=False, methods=["get", "post"], filterset_class=None, pagination_class=None)
     def check(self, request):
-        unknown = sorted(set(request.query_params) - {"org", "resource", "items", "format"})
-        if unknown:
-            raise ValidationError({name: [_("Unknown query parameter.")] for name in unknown})
-        query = GrantCheckQuerySerializer(data=request.query_params)
+        if request.method == "POST":  # the question in the body (sharing.gateway leaves POST to this view)
+            serializer_class, data, query_allowed = GrantCheckBodySerializer, request.data, {"format"}
+        else:
+            serializer_class, data, query_allowed = GrantCheckQuerySerializer, request.query_params, {"format"}
+            query_allowed |= CHECK_FIELDS
+        errors = {name: [_("Unknown query parameter.")] for name in sorted(set(request.query_params) - query_allowed)}
+        if request.method == "POST" and isinstance(data, dict):
+            errors |= {name: [_("Unknown field.")] for name in sorted(set(data) - CHECK_FIELDS)}
+        if errors:
+            raise ValidationError(errors)
+        query = serializer_class(data=data)
         query.is_valid(raise_exception=True)
-        items = [standard_code(code) for code in query.validated_data["items"].split(",") if code.strip()]
-        return Response(services.grant_check(org_code=query.validated_data["org"], resource_code=query.validated_data["resource"],
-                                             items=items))
+        question = query.validated_data
+        asked = policies.GrantCheckQuestion(
+            org=question["org"], resource=question["resource"], key_scope=getattr(request.auth, "scope", None)
+        )
+        if not catalog_policies.can(request.user, "grant.check", asked):
+            self.permission_denied(
+                request, message=_("Only the institutions concerned and the exchange gateway may check these grants.")
+            )
+        return Response(
+            selectors.grant_check(org_code=question["org"], resource_code=question["resource"], items=question["items"])
+        )
 
 
 class RequestFilingViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
@@ -267,8 +348,13 @@ class RequestFilingViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.Retrieve
 class DisputeViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin):
     serializer_class = DisputeSerializer
     filterset_class = DisputeFilter
-    policy_actions = {"list": "dispute.view", "retrieve": "dispute.view", "create": "request.dispute", "steps": "dispute.step",
-                      "resolve": "dispute.resolve"}
+    policy_actions = {
+        "list": "dispute.view",
+        "retrieve": "dispute.view",
+        "create": "request.dispute",
+        "steps": "dispute.step",
+        "resolve": "dispute.resolve",
+    }
 
     def get_queryset(self):
         return policies.visible_disputes(self.request.user).prefetch_related("steps").order_by("-id")
@@ -297,5 +383,7 @@ class DisputeViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelM
     def resolve(self, request, pk=None):
         dispute = self.get_object()
         data = _input(DisputeResolveSerializer, request)
-        dispute = services.dispute_resolve(actor=request.user, dispute=dispute, outcome=data["outcome"], comment=data["comment"])
+        dispute = services.dispute_resolve(
+            actor=request.user, dispute=dispute, outcome=data["outcome"], comment=data["comment"]
+        )
         return Response(DisputeSerializer(self.get_queryset().get(pk=dispute.pk)).data)

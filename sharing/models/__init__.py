@@ -1,7 +1,7 @@
 """Models of the sharing app, one module per concern:
-- events.py: the event outbox and its deliveries (inbox, e-mail, webhooks) — issue 5;
+- notifications.py: the deliveries of the event outbox (inbox, e-mail, webhooks);
 - requests.py: sharing requests, grants, filings, disputes — issue 4.
 """
 
-from .events import *  # noqa: F403
+from .notifications import *  # noqa: F403
 from .requests import *  # noqa: F403

@@ -42,14 +42,27 @@ class SharingRequest(models.Model):
     verification/comparison request. Deadlines are columns with partial indexes over the open
     statuses; `is_overdue` is derived from them, never from history."""
 
-    kind = models.CharField(pgettext_lazy("sharing request", "kind"), max_length=16, choices=RequestKind.choices, default=RequestKind.SHARING)
-    requester_org = models.ForeignKey(
-        "catalog.Organization", verbose_name=_("requesting institution"), on_delete=models.PROTECT, related_name="requests_made"
+    kind = models.CharField(
+        pgettext_lazy("sharing request", "kind"),
+        max_length=16,
+        choices=RequestKind.choices,
+        default=RequestKind.SHARING,
     )
-    resource = models.ForeignKey("catalog.Resource", verbose_name=_("data resource"), on_delete=models.PROTECT, related_name="requests")
+    requester_org = models.ForeignKey(
+        "catalog.Organization",
+        verbose_name=_("requesting institution"),
+        on_delete=models.PROTECT,
+        related_name="requests_made",
+    )
+    resource = models.ForeignKey(
+        "catalog.Resource", verbose_name=_("data resource"), on_delete=models.PROTECT, related_name="requests"
+    )
     resource_version = models.PositiveIntegerField(_("resource version"), default=1)
     source_org = models.ForeignKey(
-        "catalog.Organization", verbose_name=_("source institution"), on_delete=models.PROTECT, related_name="requests_received",
+        "catalog.Organization",
+        verbose_name=_("source institution"),
+        on_delete=models.PROTECT,
+        related_name="requests_received",
         help_text=_("Who must answer: the resource's source, or the institution it was transferred to"),
     )
     items = models.JSONField(_("items requested"), default=list)
@@ -66,40 +79,60 @@ class SharingRequest(models.Model):
     system_network = models.CharField(_("network zone"), max_length=16, choices=Network.choices)
     system_address = models.CharField(_("system address"), max_length=255, blank=True)
     verification_subject = models.TextField(
-        _("what to verify"), blank=True, help_text=_("Verification requests: the data to check, e.g. a name and an ID number")
+        _("what to verify"),
+        blank=True,
+        help_text=_("Verification requests: the data to check, e.g. a name and an ID number"),
     )
     renewal_of = models.ForeignKey(
         "Grant", verbose_name=_("renewal of"), null=True, blank=True, on_delete=models.SET_NULL, related_name="renewals"
     )
 
     status = models.CharField(_("status"), max_length=16, choices=RequestStatus.choices, default=RequestStatus.DRAFT)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     reply_started_at = models.DateTimeField(
-        _("answer clock started at"), null=True, blank=True, help_text=_("Submission, resubmission, transfer or reopening")
+        _("answer clock started at"),
+        null=True,
+        blank=True,
+        help_text=_("Submission, resubmission, transfer or reopening"),
     )
     reply_due_at = models.DateTimeField(_("answer due at"), null=True, blank=True)
     replied_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     answered_late = models.BooleanField(
-        _("answered after the deadline"), null=True, blank=True,
+        _("answered after the deadline"),
+        null=True,
+        blank=True,
         help_text=_("Kept when the answer clears the deadline, for the evaluation (Art. 48–49)"),
     )
     fulfil_due_at = models.DateTimeField(_("sharing due at"), null=True, blank=True)
     fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
     deadline_provisional = models.BooleanField(_("provisional deadline"), default=False)
 
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     decided_by_system = models.BooleanField(_("approved by the system"), default=False)
     approved_items = models.JSONField(_("items approved"), default=list, blank=True)
     approved_until = models.DateField(_("end date approved"), null=True, blank=True)
     conditions = models.TextField(_("conditions of use"), blank=True)
     decision_basis = models.TextField(_("legal basis of the rejection"), blank=True)
     decision_comment = models.TextField(_("comment"), blank=True)
-    delivery_method = models.CharField(pgettext_lazy("sharing request", "delivery"), max_length=16, choices=DeliveryMethod.choices, blank=True)
+    delivery_method = models.CharField(
+        pgettext_lazy("sharing request", "delivery"), max_length=16, choices=DeliveryMethod.choices, blank=True
+    )
     delivery_note = models.TextField(_("how it was delivered"), blank=True)
-    verification_result = models.CharField(_("verification result"), max_length=16, choices=VerificationResult.choices, blank=True)
+    verification_result = models.CharField(
+        _("verification result"), max_length=16, choices=VerificationResult.choices, blank=True
+    )
     transfer_count = models.PositiveSmallIntegerField(_("transfers"), default=0)
 
     class Meta:
@@ -107,16 +140,28 @@ class SharingRequest(models.Model):
         verbose_name_plural = _("sharing requests")
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["source_org", "reply_due_at"], condition=Q(status="submitted"), name="req_reply_due_idx"),
+            models.Index(
+                fields=["source_org", "reply_due_at"], condition=Q(status="submitted"), name="req_reply_due_idx"
+            ),
             models.Index(fields=["reply_due_at"], condition=Q(status="submitted"), name="req_reply_scan_idx"),
             models.Index(fields=["fulfil_due_at"], condition=Q(status="approved"), name="req_fulfil_due_idx"),
-            models.Index(fields=["source_org", "fulfil_due_at"], condition=Q(status="approved"), name="req_src_fulfil_idx"),
+            models.Index(
+                fields=["source_org", "fulfil_due_at"], condition=Q(status="approved"), name="req_src_fulfil_idx"
+            ),
             # The approver's queue: one institution's open requests in `due_at` order (a page is
             # an index range scan, its count an index scan over that institution's open rows).
-            models.Index(F("source_org"), due_expression(), F("id"), condition=Q(status__in=OPEN_STATUSES), name="req_src_due_idx"),
+            models.Index(
+                F("source_org"),
+                due_expression(),
+                F("id"),
+                condition=Q(status__in=OPEN_STATUSES),
+                name="req_src_due_idx",
+            ),
             models.Index(fields=["requester_org", "status"], name="req_requester_idx"),
             models.Index(fields=["resource", "status"], name="req_resource_idx"),
-            models.Index(fields=["deadline_provisional"], condition=Q(deadline_provisional=True), name="req_provisional_idx"),
+            models.Index(
+                fields=["deadline_provisional"], condition=Q(deadline_provisional=True), name="req_provisional_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -145,9 +190,15 @@ class Grant(models.Model):
     Issued on fulfilment (or at once for unconditional data); ends at its end date, by
     revocation, or when its resource is retired."""
 
-    request = models.ForeignKey(SharingRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="grants")
-    org = models.ForeignKey("catalog.Organization", verbose_name=_("institution"), on_delete=models.PROTECT, related_name="grants")
-    resource = models.ForeignKey("catalog.Resource", verbose_name=_("data resource"), on_delete=models.PROTECT, related_name="grants")
+    request = models.ForeignKey(
+        SharingRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="grants"
+    )
+    org = models.ForeignKey(
+        "catalog.Organization", verbose_name=_("institution"), on_delete=models.PROTECT, related_name="grants"
+    )
+    resource = models.ForeignKey(
+        "catalog.Resource", verbose_name=_("data resource"), on_delete=models.PROTECT, related_name="grants"
+    )
     items = models.JSONField(_("items"), default=list)
     conditions = models.TextField(_("conditions of use"), blank=True)
     valid_from = models.DateField(_("valid from"))
@@ -156,7 +207,14 @@ class Grant(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     end_reason = models.TextField(_("reason"), blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("revoked by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("grant")
@@ -176,9 +234,18 @@ class RequestFiling(models.Model):
     """A record (备案) of a cross-region or cross-level request with a data authority (Art. 25).
     Needs no decision; visible to that authority."""
 
-    request = models.ForeignKey(SharingRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="filings")
-    authority = models.ForeignKey("catalog.Organization", verbose_name=_("data authority"), on_delete=models.PROTECT, related_name="request_filings")
-    reason = models.CharField(_("reason"), max_length=24, choices=FilingReason.choices, default=FilingReason.CROSS_REGION)
+    request = models.ForeignKey(
+        SharingRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="filings"
+    )
+    authority = models.ForeignKey(
+        "catalog.Organization",
+        verbose_name=_("data authority"),
+        on_delete=models.PROTECT,
+        related_name="request_filings",
+    )
+    reason = models.CharField(
+        _("reason"), max_length=24, choices=FilingReason.choices, default=FilingReason.CROSS_REGION
+    )
     created_at = models.DateTimeField(_("filed at"), auto_now_add=True)
 
     class Meta:
@@ -200,7 +267,9 @@ class GrantUsage(models.Model):
     period_end = models.DateField(_("period end"))
     call_count = models.PositiveBigIntegerField(_("calls"), default=0)
     feedback = models.TextField(_("usage feedback"), blank=True)
-    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reported by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reported by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("reported at"), auto_now_add=True)
 
     class Meta:
@@ -217,9 +286,15 @@ class Dispute(models.Model):
     """A dispute over a rejected request (Art. 51), coordinated by the data authority of the
     source's region; an overturned rejection reopens the request."""
 
-    request = models.ForeignKey(SharingRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="disputes")
-    authority = models.ForeignKey("catalog.Organization", verbose_name=_("data authority"), on_delete=models.PROTECT, related_name="disputes")
-    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("opened by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    request = models.ForeignKey(
+        SharingRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="disputes"
+    )
+    authority = models.ForeignKey(
+        "catalog.Organization", verbose_name=_("data authority"), on_delete=models.PROTECT, related_name="disputes"
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("opened by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.TextField(_("reason"))
     status = models.CharField(_("status"), max_length=16, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
     outcome = models.CharField(_("outcome"), max_length=16, choices=DisputeOutcome.choices, blank=True)
@@ -232,7 +307,9 @@ class Dispute(models.Model):
         verbose_name_plural = _("disputes")
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["request"], condition=Q(status="open"), name="one_open_dispute_per_request"),
+            models.UniqueConstraint(
+                fields=["request"], condition=Q(status="open"), name="one_open_dispute_per_request"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -245,7 +322,9 @@ class DisputeStep(models.Model):
     dispute = models.ForeignKey(Dispute, verbose_name=_("dispute"), on_delete=models.CASCADE, related_name="steps")
     stage = models.CharField(_("stage"), max_length=16, choices=DisputeStage.choices)
     note = models.TextField(_("note"))
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:

@@ -47,8 +47,17 @@ def measure(label: str, fn, runs: int) -> dict:
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
-    result = {"label": label, "runs": runs, "p50": statistics.median(times), "p95": p95, "max": times[-1], "queries": sorted(queries)}
-    print(f"{label:<38} p50 {result['p50']:7.2f} ms   p95 {result['p95']:7.2f} ms   max {result['max']:7.2f} ms   queries/request {result['queries']}")
+    result = {
+        "label": label,
+        "runs": runs,
+        "p50": statistics.median(times),
+        "p95": p95,
+        "max": times[-1],
+        "queries": sorted(queries),
+    }
+    print(
+        f"{label:<38} p50 {result['p50']:7.2f} ms   p95 {result['p95']:7.2f} ms   max {result['max']:7.2f} ms   queries/request {result['queries']}"  # noqa: E501
+    )
     return result
 
 

@@ -45,10 +45,15 @@ def setup() -> str:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
             conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
     db_url = urlunparse(parts._replace(path=f"/{BENCH_DB}"))
-    os.environ.update({
-        "DATABASE_URL": db_url, "CELERY_BROKER_URL": BROKER, "CELERY_TASK_ALWAYS_EAGER": "false",
-        "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_LOG_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "DATABASE_URL": db_url,
+            "CELERY_BROKER_URL": BROKER,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_LOG_LEVEL": "WARNING",
+        }
+    )
     import django
 
     django.setup()
@@ -61,27 +66,32 @@ def setup() -> str:
 def latency_bench(n_events: int) -> dict:
     from django.db import transaction
 
-    from catalog import services
     from catalog.choices import Role
-    from catalog.models import Organization, Region
+    from catalog.directory import services as directory_services
+    from catalog.models import Event, Organization, Region
+    from catalog.outbox import emit
     from catalog.validators import make_uscc
     from config.celery import app
-    from sharing.events import emit
-    from sharing.models import Event, Notification, Webhook
-    from tests.sharing.events.receiver import Receiver
-    from tests.sharing.events.worker import Worker
+    from sharing.models import Notification, Webhook
+    from tests.sharing.notify.receiver import Receiver
+    from tests.sharing.notify.worker import Worker
 
     region = Region.objects.get(code="440000")
     org = Organization.objects.filter(name="事件基准单位").first() or Organization.objects.create(
-        name="事件基准单位", kind="government", region=region, code=make_uscc("11", "440000", "78888888"))
+        name="事件基准单位", kind="government", region=region, code=make_uscc("11", "440000", "78888888")
+    )
     if not org.users.exists():
         for i in range(3):
-            services.user_create(actor=None, username=f"bench_appr{i}", org=org, roles=[Role.APPROVER], email=f"a{i}@example.gov.cn")
+            directory_services.user_create(
+                actor=None, username=f"bench_appr{i}", org=org, roles=[Role.APPROVER], email=f"a{i}@example.gov.cn"
+            )
     Webhook.objects.filter(org=org).delete()
     arrivals: dict[str, float] = {}
     app.control.purge()
     with Receiver("bench-secret-0123456789") as receiver:
-        Webhook.objects.create(org=org, url=receiver.url, event_types=["*"], secret="bench-secret-0123456789", allow_private=True)
+        Webhook.objects.create(
+            org=org, url=receiver.url, event_types=["*"], secret="bench-secret-0123456789", allow_private=True
+        )
         original = receiver.server.RequestHandlerClass.do_POST
 
         def do_post(handler):
@@ -95,8 +105,13 @@ def latency_bench(n_events: int) -> dict:
             committed: dict[str, float] = {}
             for i in range(n_events):
                 with transaction.atomic():
-                    event = emit(type="request.submitted", subject_type="sharing.sharingrequest", subject_id=i, org=org,
-                                 payload={"request": i, "source_org": org.pk, "requester_org": org.pk, "resource_name": "基准"})
+                    event = emit(
+                        type="request.submitted",
+                        subject_type="sharing.sharingrequest",
+                        subject_id=i,
+                        org=org,
+                        payload={"request": i, "source_org": org.pk, "requester_org": org.pk, "resource_name": "基准"},
+                    )
                 committed[str(event.pk)] = time.time()
                 time.sleep(0.05)
             deadline = time.time() + 60
@@ -108,20 +123,30 @@ def latency_bench(n_events: int) -> dict:
         finally:
             worker.stop()
         first_note = dict(
-            Notification.objects.filter(event_id__in=list(committed)).order_by("created_at").values_list("event_id", "created_at")
+            Notification.objects.filter(event_id__in=list(committed))
+            .order_by("created_at")
+            .values_list("event_id", "created_at")
         )
     inbox = [(first_note[e].timestamp() - committed[str(e)]) * 1000 for e in first_note if str(e) in committed]
     hooks = [(arrivals[e] - committed[e]) * 1000 for e in committed if e in arrivals]
     result = {
-        "events": n_events, "inbox_delivered": len(inbox), "webhook_delivered": len(hooks),
-        "inbox_p50_ms": statistics.median(inbox), "inbox_p95_ms": pct(inbox, 0.95),
-        "webhook_p50_ms": statistics.median(hooks), "webhook_p95_ms": pct(hooks, 0.95),
+        "events": n_events,
+        "inbox_delivered": len(inbox),
+        "webhook_delivered": len(hooks),
+        "inbox_p50_ms": statistics.median(inbox),
+        "inbox_p95_ms": pct(inbox, 0.95),
+        "webhook_p50_ms": statistics.median(hooks),
+        "webhook_p95_ms": pct(hooks, 0.95),
     }
     Event.objects.filter(org=org).delete()
-    print(f"state change → inbox notification      p50 {result['inbox_p50_ms']:7.1f} ms  p95 {result['inbox_p95_ms']:7.1f} ms"
-          f"  ({len(inbox)}/{n_events} delivered)")
-    print(f"state change → first webhook attempt   p50 {result['webhook_p50_ms']:7.1f} ms  p95 {result['webhook_p95_ms']:7.1f} ms"
-          f"  ({len(hooks)}/{n_events} delivered)")
+    print(
+        f"state change → inbox notification      p50 {result['inbox_p50_ms']:7.1f} ms  p95 {result['inbox_p95_ms']:7.1f} ms"  # noqa: E501
+        f"  ({len(inbox)}/{n_events} delivered)"
+    )
+    print(
+        f"state change → first webhook attempt   p50 {result['webhook_p50_ms']:7.1f} ms  p95 {result['webhook_p95_ms']:7.1f} ms"  # noqa: E501
+        f"  ({len(hooks)}/{n_events} delivered)"
+    )
     return result
 
 
@@ -129,9 +154,10 @@ def scan_bench(rows: int) -> dict:
     from django.db import connection, models
     from django.utils import timezone
 
-    from sharing import events as sharing_events
-    from sharing.models import DeadlineNotice, Event
-    from sharing.scans import scan_deadlines
+    from catalog import outbox
+    from catalog.models import Event
+    from sharing.models import DeadlineNotice
+    from sharing.notify.scans import scan_deadlines
 
     class BenchOpenItem(models.Model):  # noqa: DJ008 - a scratch table for the bench
         status = models.CharField(max_length=16)
@@ -144,42 +170,62 @@ def scan_bench(rows: int) -> dict:
             managed = False
 
     with connection.cursor() as cur:
-        cur.execute("SELECT to_regclass('bench_open_item') IS NOT NULL AND (SELECT count(*) FROM bench_open_item) = %s"
-                    if _table_exists(cur) else "SELECT false", [rows] if _table_exists(cur) else [])
+        cur.execute(
+            "SELECT to_regclass('bench_open_item') IS NOT NULL AND (SELECT count(*) FROM bench_open_item) = %s"
+            if _table_exists(cur)
+            else "SELECT false",
+            [rows] if _table_exists(cur) else [],
+        )
         ready = cur.fetchone()[0]
         if not ready:
             print(f"generating {rows:,} open rows …", flush=True)
             cur.execute("DROP TABLE IF EXISTS bench_open_item")
-            cur.execute("CREATE TABLE bench_open_item (id bigserial PRIMARY KEY, status varchar(16) NOT NULL, "
-                        "due_at timestamptz NOT NULL, source_org_id integer NOT NULL)")
+            cur.execute(
+                "CREATE TABLE bench_open_item (id bigserial PRIMARY KEY, status varchar(16) NOT NULL, "
+                "due_at timestamptz NOT NULL, source_org_id integer NOT NULL)"
+            )
             cur.execute(
                 "INSERT INTO bench_open_item (status, due_at, source_org_id) SELECT 'open', "
                 "date_trunc('day', now() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai' "
                 "+ ((g %% 1003) - 3) * interval '1 day' + interval '23 hours 59 minutes 59 seconds', g %% 3000 "
-                "FROM generate_series(1, %s) AS g", [rows])
+                "FROM generate_series(1, %s) AS g",
+                [rows],
+            )
             cur.execute("CREATE INDEX bench_open_item_due_idx ON bench_open_item (due_at) WHERE status = 'open'")
             cur.execute("ANALYZE bench_open_item")
     DeadlineNotice.objects.filter(kind="bench").delete()
     Event.objects.filter(type__startswith="bench.").delete()
-    sharing_events._dispatch = lambda event_id: True  # measure the scan, not the broker
+    outbox.dispatch = lambda event_id: True  # measure the scan, not the broker
     now = timezone.now()
 
     def run():
         start = time.perf_counter()
         result = scan_deadlines(
-            queryset=BenchOpenItem.objects.filter(status="open"), due_field="due_at", kind="bench", event_prefix="bench",
-            payload=lambda o: {"item": o.pk, "source_org": None}, now=now,
+            queryset=BenchOpenItem.objects.filter(status="open"),
+            due_field="due_at",
+            kind="bench",
+            event_prefix="bench",
+            payload=lambda o: {"item": o.pk, "source_org": None},
+            now=now,
         )
         return (time.perf_counter() - start) * 1000, result
 
     first_ms, first = run()
     again_ms, again = run()
-    print(f"scan over {rows:,} open rows, first run   {first_ms:9.1f} ms  ({len(first.reminded)} reminders, "
-          f"{len(first.escalated)} escalations sent)")
+    print(
+        f"scan over {rows:,} open rows, first run   {first_ms:9.1f} ms  ({len(first.reminded)} reminders, "
+        f"{len(first.escalated)} escalations sent)"
+    )
     print(f"scan over {rows:,} open rows, rescan      {again_ms:9.1f} ms  ({again.count} sent: nothing new)")
     DeadlineNotice.objects.filter(kind="bench").delete()
     Event.objects.filter(type__startswith="bench.").delete()
-    return {"rows": rows, "first_ms": first_ms, "first_sent": first.count, "rescan_ms": again_ms, "rescan_sent": again.count}
+    return {
+        "rows": rows,
+        "first_ms": first_ms,
+        "first_sent": first.count,
+        "rescan_ms": again_ms,
+        "rescan_sent": again.count,
+    }
 
 
 def _table_exists(cur) -> bool:

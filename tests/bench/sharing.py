@@ -55,7 +55,11 @@ CHECK_TARGET_MS = 5.0
 # ≈43 million a day, several times the busiest day we expect for one province's exchange.
 DESIGN_RATE = 500.0
 
-HIGH_RATES = {"API_RATE_PER_KEY": "100000000/min", "API_RATE_PER_IP": "100000000/min", "API_RATE_PER_USER": "100000000/min"}
+HIGH_RATES = {
+    "API_RATE_PER_KEY": "100000000/min",
+    "API_RATE_PER_IP": "100000000/min",
+    "API_RATE_PER_USER": "100000000/min",
+}
 
 
 def log(msg: str) -> None:
@@ -125,7 +129,7 @@ def _columns(cur, table: str) -> list[tuple[str, bool, str]]:
     """(name, needs a value, data type) for each column COPY may write."""
     cur.execute(
         """SELECT column_name, is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO', data_type
-           FROM information_schema.columns WHERE table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position""",
+           FROM information_schema.columns WHERE table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position""",  # noqa: E501
         [table],
     )
     return list(cur.fetchall())
@@ -170,8 +174,8 @@ def generate_data() -> dict:
     from django.db import connection, transaction
 
     from catalog.codes import resource_code
+    from catalog.directory.regions import load_regions
     from catalog.models import Region
-    from catalog.regions import load_regions
     from catalog.validators import make_uscc
 
     rnd = random.Random(20260101)
@@ -206,8 +210,13 @@ def generate_data() -> dict:
             code = make_uscc(registry, region[1], f"9{i:07d}")
             orgs.append((next_id, code, region[0], kind, f"基准机构{i:04d}"))
             next_id += 1
-        _copy(cur, "catalog_organization", ["id", "code", "region_id", "kind", "name", "created_at", "updated_at"],
-              ((o[0], o[1], o[2], o[3], o[4], now, now) for o in orgs), now)
+        _copy(
+            cur,
+            "catalog_organization",
+            ["id", "code", "region_id", "kind", "name", "created_at", "updated_at"],
+            ((o[0], o[1], o[2], o[3], o[4], now, now) for o in orgs),
+            now,
+        )
         _reset_sequence(cur, "catalog_organization")
         org_by_id = {o[0]: o for o in orgs}
         city_of = {r[0]: (r[0] if r[2] != "county" else r[3]) for r in regions}
@@ -219,7 +228,11 @@ def generate_data() -> dict:
         seq: dict[int, int] = {}
         sharing_types = ["conditional"] * 6 + ["unconditional"] * 3 + ["none"]
         for i in range(N_RESOURCES):
-            src = busy_org if i < BUSY_RESOURCES else rnd.choice(bench_org_ids[:800] if rnd.random() < 0.6 else bench_org_ids)
+            src = (
+                busy_org
+                if i < BUSY_RESOURCES
+                else rnd.choice(bench_org_ids[:800] if rnd.random() < 0.6 else bench_org_ids)
+            )
             seq[src] = seq.get(src, 0) + 1
             classification = rnd.choice(["natural_person", "legal_person", "department"])
             code = resource_code(classification, org_by_id[src][1], seq[src])
@@ -228,29 +241,106 @@ def generate_data() -> dict:
 
         def resource_rows():
             for rid, src, stype, _items, code, classification in resources:
-                yield (rid, code, f"基准数据资源{rid:05d}", "基准测试用的数据资源。", "[]", "table", stype,
-                       "仅限履行法定职责" if stype == "conditional" else "", "《广东省公共数据管理办法》" if stype != "unconditional" else "",
-                       "[]", "[]", "api", "extranet", "closed", "", "", "daily", src, org_by_id[src][2], classification, "",
-                       2, "", "published", 1, now - dt.timedelta(days=400), now, now, f"基准数据资源{rid:05d}", "")
+                yield (
+                    rid,
+                    code,
+                    f"基准数据资源{rid:05d}",
+                    "基准测试用的数据资源。",
+                    "[]",
+                    "table",
+                    stype,
+                    "仅限履行法定职责" if stype == "conditional" else "",
+                    "《广东省公共数据管理办法》" if stype != "unconditional" else "",
+                    "[]",
+                    "[]",
+                    "api",
+                    "extranet",
+                    "closed",
+                    "",
+                    "",
+                    "daily",
+                    src,
+                    org_by_id[src][2],
+                    classification,
+                    "",
+                    2,
+                    "",
+                    "published",
+                    1,
+                    now - dt.timedelta(days=400),
+                    now,
+                    now,
+                    f"基准数据资源{rid:05d}",
+                    "",
+                )
 
-        _copy(cur, "catalog_resource",
-              ["id", "code", "name", "summary", "keywords", "data_form", "sharing_type", "sharing_conditions", "sharing_basis",
-               "scope_org_kinds", "scope_regions", "sharing_method", "network", "open_type", "open_reason", "open_conditions",
-               "update_frequency", "source_org_id", "region_id", "classification", "theme", "security_grade", "legal_basis",
-               "status", "version", "published_at", "created_at", "updated_at", "search_name", "search_body"],
-              resource_rows(), now)
+        _copy(
+            cur,
+            "catalog_resource",
+            [
+                "id",
+                "code",
+                "name",
+                "summary",
+                "keywords",
+                "data_form",
+                "sharing_type",
+                "sharing_conditions",
+                "sharing_basis",
+                "scope_org_kinds",
+                "scope_regions",
+                "sharing_method",
+                "network",
+                "open_type",
+                "open_reason",
+                "open_conditions",
+                "update_frequency",
+                "source_org_id",
+                "region_id",
+                "classification",
+                "theme",
+                "security_grade",
+                "legal_basis",
+                "status",
+                "version",
+                "published_at",
+                "created_at",
+                "updated_at",
+                "search_name",
+                "search_body",
+            ],
+            resource_rows(),
+            now,
+        )
         _reset_sequence(cur, "catalog_resource")
-        _copy(cur, "catalog_resourceitem",
-              ["resource_id", "position", "code", "name", "data_type", "description", "is_sensitive", "is_source"],
-              ((r[0], j, code, f"信息项{j}", "string", "", j < 2, True) for r in resources for j, code in enumerate(r[3])), now)
+        _copy(
+            cur,
+            "catalog_resourceitem",
+            ["resource_id", "position", "code", "name", "data_type", "description", "is_sensitive", "is_source"],
+            (
+                (r[0], j, code, f"信息项{j}", "string", "", j < 2, True)
+                for r in resources
+                for j, code in enumerate(r[3])
+            ),
+            now,
+        )
         timings["catalog"] = time.perf_counter() - t0
 
         # Requests: 8% to the busy institution, the rest spread; statuses by age.
         t0 = time.perf_counter()
         busy_resources = [r for r in resources if r[1] == busy_org]
         other_resources = [r for r in resources if r[1] != busy_org]
-        statuses = [("submitted", 5), ("approved", 2), ("returned", 2), ("draft", 2), ("fulfilled", 45), ("rejected", 10),
-                    ("withdrawn", 8), ("expired", 16), ("revoked", 10)]
+        statuses = [
+            ("submitted", 5),
+            ("approved", 2),
+            ("returned", 2),
+            ("draft", 2),
+            ("fulfilled", 45),
+            ("rejected", 10),
+            ("withdrawn", 8),
+            ("expired", 16),
+            ("revoked", 10),
+        ]
         status_pool = [s for s, w in statuses for _ in range(w)]
         grants: list[tuple] = []
         filings: list[tuple] = []
@@ -295,69 +385,195 @@ def generate_data() -> dict:
                         result = "match"
                 if status == "rejected":
                     basis = "《中华人民共和国个人信息保护法》第十三条"
-                system_decided = kind == "sharing" and res[2] == "unconditional" and status not in ("draft", "withdrawn")
+                system_decided = (
+                    kind == "sharing" and res[2] == "unconditional" and status not in ("draft", "withdrawn")
+                )
                 if kind == "sharing" and status in ("fulfilled", "expired", "revoked"):
                     if status == "fulfilled" and active_quota > 0 and approved_until >= today:
                         grant_id += 1
                         active_quota -= 1
-                        grants.append((grant_id, rid, requester, res[0], json.dumps(approved_items), fulfilled.date(),
-                                       approved_until, "active", fulfilled, None, ""))
+                        grants.append(
+                            (
+                                grant_id,
+                                rid,
+                                requester,
+                                res[0],
+                                json.dumps(approved_items),
+                                fulfilled.date(),
+                                approved_until,
+                                "active",
+                                fulfilled,
+                                None,
+                                "",
+                            )
+                        )
                     elif status != "fulfilled" and ended_quota > 0:
                         grant_id += 1
                         ended_quota -= 1
                         ended = fulfilled + dt.timedelta(days=rnd.randint(30, 300))
-                        grants.append((grant_id, rid, requester, res[0], json.dumps(approved_items), fulfilled.date(),
-                                       min(approved_until, ended.date()), "expired" if status == "expired" else "revoked",
-                                       fulfilled, ended, "基准"))
+                        grants.append(
+                            (
+                                grant_id,
+                                rid,
+                                requester,
+                                res[0],
+                                json.dumps(approved_items),
+                                fulfilled.date(),
+                                min(approved_until, ended.date()),
+                                "expired" if status == "expired" else "revoked",
+                                fulfilled,
+                                ended,
+                                "基准",
+                            )
+                        )
                 req_city, src_city = city_of[org_by_id[requester][2]], city_of[org_by_id[src][2]]
                 if status != "draft" and req_city != src_city and rnd.random() < 0.2:
-                    filings.append((rid, authority_by_region.get(req_city) or authority_by_region[province[0]], "cross_region",
-                                    submitted))
-                yield (rid, kind, requester, res[0], 1, src, json.dumps(items), "基准业务场景", "基准用途", "public_duty",
-                       "《基准法规》第一条", "api", requested_until, "张三", "基准系统", "extranet", status, created,
-                       submitted or created, submitted, submitted, reply_due, replied, fulfil_due, fulfilled, False,
-                       system_decided, json.dumps(approved_items), approved_until, basis, delivery, result, 0)
+                    filings.append(
+                        (
+                            rid,
+                            authority_by_region.get(req_city) or authority_by_region[province[0]],
+                            "cross_region",
+                            submitted,
+                        )
+                    )
+                yield (
+                    rid,
+                    kind,
+                    requester,
+                    res[0],
+                    1,
+                    src,
+                    json.dumps(items),
+                    "基准业务场景",
+                    "基准用途",
+                    "public_duty",
+                    "《基准法规》第一条",
+                    "api",
+                    requested_until,
+                    "张三",
+                    "基准系统",
+                    "extranet",
+                    status,
+                    created,
+                    submitted or created,
+                    submitted,
+                    submitted,
+                    reply_due,
+                    replied,
+                    fulfil_due,
+                    fulfilled,
+                    False,
+                    system_decided,
+                    json.dumps(approved_items),
+                    approved_until,
+                    basis,
+                    delivery,
+                    result,
+                    0,
+                )
 
-        _copy(cur, "sharing_sharingrequest",
-              ["id", "kind", "requester_org_id", "resource_id", "resource_version", "source_org_id", "items", "scenario",
-               "purpose", "purpose_category", "duty_basis", "sharing_method", "requested_until", "contact_name", "system_name",
-               "system_network", "status", "created_at", "updated_at", "submitted_at", "reply_started_at", "reply_due_at",
-               "replied_at", "fulfil_due_at", "fulfilled_at", "deadline_provisional", "decided_by_system", "approved_items",
-               "approved_until", "decision_basis", "delivery_method", "verification_result", "transfer_count"],
-              request_rows(), now)
+        _copy(
+            cur,
+            "sharing_sharingrequest",
+            [
+                "id",
+                "kind",
+                "requester_org_id",
+                "resource_id",
+                "resource_version",
+                "source_org_id",
+                "items",
+                "scenario",
+                "purpose",
+                "purpose_category",
+                "duty_basis",
+                "sharing_method",
+                "requested_until",
+                "contact_name",
+                "system_name",
+                "system_network",
+                "status",
+                "created_at",
+                "updated_at",
+                "submitted_at",
+                "reply_started_at",
+                "reply_due_at",
+                "replied_at",
+                "fulfil_due_at",
+                "fulfilled_at",
+                "deadline_provisional",
+                "decided_by_system",
+                "approved_items",
+                "approved_until",
+                "decision_basis",
+                "delivery_method",
+                "verification_result",
+                "transfer_count",
+            ],
+            request_rows(),
+            now,
+        )
         _reset_sequence(cur, "sharing_sharingrequest")
         timings["requests"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        _copy(cur, "sharing_grant",
-              ["id", "request_id", "org_id", "resource_id", "items", "valid_from", "valid_until", "status", "created_at",
-               "ended_at", "end_reason"], iter(grants), now)
+        _copy(
+            cur,
+            "sharing_grant",
+            [
+                "id",
+                "request_id",
+                "org_id",
+                "resource_id",
+                "items",
+                "valid_from",
+                "valid_until",
+                "status",
+                "created_at",
+                "ended_at",
+                "end_reason",
+            ],
+            iter(grants),
+            now,
+        )
         _reset_sequence(cur, "sharing_grant")
         _copy(cur, "sharing_requestfiling", ["request_id", "authority_id", "reason", "created_at"], iter(filings), now)
         _reset_sequence(cur, "sharing_requestfiling")
         timings["grants_filings"] = time.perf_counter() - t0
         cur.execute("CREATE TABLE IF NOT EXISTS bench_sharing_meta (key text PRIMARY KEY, value text)")
         cur.execute("DELETE FROM bench_sharing_meta")
-        cur.execute("INSERT INTO bench_sharing_meta VALUES ('version', %s), ('busy_org', %s)", [GEN_VERSION, str(busy_org)])
+        cur.execute(
+            "INSERT INTO bench_sharing_meta VALUES ('version', %s), ('busy_org', %s)", [GEN_VERSION, str(busy_org)]
+        )
     t0 = time.perf_counter()
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     timings["vacuum_analyze"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
-    counts = {"organizations": len(orgs), "resources": len(resources), "requests": N_REQUESTS, "grants": len(grants),
-              "filings": len(filings)}
+    counts = {
+        "organizations": len(orgs),
+        "resources": len(resources),
+        "requests": N_REQUESTS,
+        "grants": len(grants),
+        "filings": len(filings),
+    }
     log(f"generated {counts} in {timings['total']:.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in timings.items())})")
-    return {"seconds": round(timings["total"], 1), "timings": {k: round(v, 1) for k, v in timings.items()}, "counts": counts}
+    return {
+        "seconds": round(timings["total"], 1),
+        "timings": {k: round(v, 1) for k, v in timings.items()},
+        "counts": counts,
+    }
 
 
 # --- fixtures --------------------------------------------------------------------------
 
 
 def bench_users() -> dict:
-    """An approver of the busy source institution and a gateway user, each with a new API key."""
+    """An approver of the busy source institution and a gateway user, each with a new API key (the
+    gateway user's of the gateway scope: it checks the grants of every institution)."""
     from django.db import connection
 
-    from catalog import services
-    from catalog.choices import Role
+    from catalog.choices import ApiKeyScope, Role
+    from catalog.directory import services as directory_services
     from catalog.models import Organization, User
 
     with connection.cursor() as cur:
@@ -367,9 +583,11 @@ def bench_users() -> dict:
     for username, org, role in (("bench_approver", busy_org, Role.APPROVER), ("bench_gateway", busy_org, Role.STAFF)):
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = services.user_create(actor=None, username=username, org=org, roles=[role], password=None,
-                                        email=f"{username}@bench.invalid")
-        _key, raw = services.api_key_create(actor=None, user=user, name="bench")
+            user = directory_services.user_create(
+                actor=None, username=username, org=org, roles=[role], password=None, email=f"{username}@bench.invalid"
+            )
+        scope = ApiKeyScope.GATEWAY if username == "bench_gateway" else ApiKeyScope.READ_WRITE
+        _key, raw = directory_services.api_key_create(actor=None, user=user, name="bench", scope=scope)
         out[username] = (user, raw)
     return out
 
@@ -419,13 +637,26 @@ def bench_queue(users: dict, iterations: int) -> dict:
     reset_queries()
     dues = [r["due_at"] for r in body["results"]]
     result = {
-        "url": url, "iterations": iterations, "queue_size": queue_size, "count": body["count"], "page_rows": len(body["results"]),
-        "ordered_by_due": dues == sorted(dues), "p50_ms": round(statistics.median(times), 2), "p95_ms": round(_pct(times, 95), 2),
-        "max_ms": round(max(times), 2), "queries": len(sql), "sql": sql, "explain": explains,
+        "url": url,
+        "iterations": iterations,
+        "queue_size": queue_size,
+        "count": body["count"],
+        "page_rows": len(body["results"]),
+        "ordered_by_due": dues == sorted(dues),
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(_pct(times, 95), 2),
+        "max_ms": round(max(times), 2),
+        "queries": len(sql),
+        "sql": sql,
+        "explain": explains,
     }
-    log(f"\napprover's queue: {queue_size} open requests for institution #{busy.pk}; count={body['count']}, "
-        f"{len(body['results'])} rows on page 1, ordered by due_at: {result['ordered_by_due']}")
-    log(f"  p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  max {result['max_ms']} ms  queries/request {len(sql)}")
+    log(
+        f"\napprover's queue: {queue_size} open requests for institution #{busy.pk}; count={body['count']}, "
+        f"{len(body['results'])} rows on page 1, ordered by due_at: {result['ordered_by_due']}"
+    )
+    log(
+        f"  p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  max {result['max_ms']} ms  queries/request {len(sql)}"
+    )
     for i, q in enumerate(sql, 1):
         log(f"  [{i}] {q[:240]}{'…' if len(q) > 240 else ''}")
     for label, text in explains.items():
@@ -461,7 +692,9 @@ def _check_pairs(limit: int = 2000) -> list[str]:
     return paths
 
 
-def _load_worker(port: int, paths: list[str], token: str, conns: int, seconds: float, rate: float | None, seed: int, out):
+def _load_worker(
+    port: int, paths: list[str], token: str, conns: int, seconds: float, rate: float | None, seed: int, out
+):
     """One load process: `conns` keep-alive connections (asyncio, minimal HTTP/1.1). Closed
     loop (as fast as answers come) or, with `rate`, each connection paced at rate/conns req/s."""
 
@@ -479,8 +712,10 @@ def _load_worker(port: int, paths: list[str], token: str, conns: int, seconds: f
             if time.perf_counter() >= deadline:
                 break
             path = paths[rnd.randrange(len(paths))]
-            req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
-                   f"Accept: application/json\r\n\r\n").encode()
+            req = (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+                f"Accept: application/json\r\n\r\n"
+            ).encode()
             start = time.perf_counter()
             writer.write(req)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -516,14 +751,18 @@ def _load_worker(port: int, paths: list[str], token: str, conns: int, seconds: f
     out.close()
 
 
-def drive(port: int, paths: list[str], token: str, clients: int, seconds: float, procs: int = 2, rate: float | None = None) -> dict:
+def drive(
+    port: int, paths: list[str], token: str, clients: int, seconds: float, procs: int = 2, rate: float | None = None
+) -> dict:
     ctx = multiprocessing.get_context("fork")
     pipes, workers = [], []
     per = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
     started = time.perf_counter()
     for i, n in enumerate(per):
         parent, child = ctx.Pipe(duplex=False)
-        p = ctx.Process(target=_load_worker, args=(port, paths, token, n, seconds, rate / procs if rate else None, i, child))
+        p = ctx.Process(
+            target=_load_worker, args=(port, paths, token, n, seconds, rate / procs if rate else None, i, child)
+        )
         p.start()
         pipes.append(parent)
         workers.append(p)
@@ -537,9 +776,15 @@ def drive(port: int, paths: list[str], token: str, clients: int, seconds: float,
         p.join()
     elapsed = time.perf_counter() - started
     return {
-        "clients": clients, "seconds": round(elapsed, 1), "requests": len(lat), "errors": len(errors),
-        "error_statuses": sorted(set(errors))[:5], "rps": round(len(lat) / elapsed, 1),
-        "p50_ms": round(_pct(lat, 50), 2), "p95_ms": round(_pct(lat, 95), 2), "p99_ms": round(_pct(lat, 99), 2),
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "requests": len(lat),
+        "errors": len(errors),
+        "error_statuses": sorted(set(errors))[:5],
+        "rps": round(len(lat) / elapsed, 1),
+        "p50_ms": round(_pct(lat, 50), 2),
+        "p95_ms": round(_pct(lat, 95), 2),
+        "p99_ms": round(_pct(lat, 99), 2),
         "target_rps": rate,
     }
 
@@ -583,11 +828,26 @@ def _warm(port: int, token: str, paths: list[str]) -> dict:
 def bench_server(bench_url: str, token: str, args) -> dict:
     port = _free_port()
     env = {
-        **os.environ, "DATABASE_URL": bench_url, "REDIS_URL": REDIS_URL, "DJANGO_DEBUG": "false",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SETTINGS_MODULE": "config.settings", **HIGH_RATES,
+        **os.environ,
+        "DATABASE_URL": bench_url,
+        "REDIS_URL": REDIS_URL,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **HIGH_RATES,
     }
-    cmd = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-           "--workers", str(args.workers), "--log-level", "warning", "--backlog", "2048"]
+    cmd = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--log-level",
+        "warning",
+        "--backlog",
+        "2048",
+    ]
     if args.threads > 1:
         cmd += ["--worker-class", "gthread", "--threads", str(args.threads), "--keep-alive", "30"]
     log(f"\ngunicorn: {' '.join(cmd[1:])}")
@@ -597,7 +857,9 @@ def bench_server(bench_url: str, token: str, args) -> dict:
         paths = _check_pairs()
         warm = _warm(port, token, paths)
         warm2 = _warm(port, token, paths[:200])  # second pass: every worker has its connections
-        log(f"warmed the grant cache with {warm['pairs']} (org, resource) pairs ({warm['allowed']} allowed, {warm2['pairs']} re-read)")
+        log(
+            f"warmed the grant cache with {warm['pairs']} (org, resource) pairs ({warm['allowed']} allowed, {warm2['pairs']} re-read)"  # noqa: E501
+        )
         ping_paths = ["/api/v1/ping/"]
         out = {"workers": args.workers, "threads": args.threads, "port": port, "warm": warm}
         # Short warm-up under load, then the measured runs, alternated so both see the same machine.
@@ -634,8 +896,10 @@ def bench_server(bench_url: str, token: str, args) -> dict:
 
 
 def _fmt(r: dict) -> str:
-    return (f"{r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  p95 {r['p95_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
-            f"({r['requests']} requests, {r['errors']} errors)")
+    return (
+        f"{r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  p95 {r['p95_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+        f"({r['requests']} requests, {r['errors']} errors)"
+    )
 
 
 def bench_check_inprocess(users: dict, iterations: int) -> dict:
@@ -658,9 +922,16 @@ def bench_check_inprocess(users: dict, iterations: int) -> dict:
         start = time.perf_counter()
         client.get(paths[i % len(paths)])
         times.append((time.perf_counter() - start) * 1000)
-    result = {"p50_ms": round(statistics.median(times), 3), "p95_ms": round(_pct(times, 95), 3), "queries": len(sql), "sql": sql}
-    log(f"\ngrants/check in-process, warm cache, one client: p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  "
-        f"queries/request {result['queries']}")
+    result = {
+        "p50_ms": round(statistics.median(times), 3),
+        "p95_ms": round(_pct(times, 95), 3),
+        "queries": len(sql),
+        "sql": sql,
+    }
+    log(
+        f"\ngrants/check in-process, warm cache, one client: p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  "
+        f"queries/request {result['queries']}"
+    )
     return result
 
 
@@ -674,12 +945,24 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", "2")))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_GUNICORN_THREADS", "4")),
-                        help=">1: gthread workers with keep-alive (a gateway keeps its connections); 1: sync workers")
-    parser.add_argument("--design-rate", type=float, default=DESIGN_RATE,
-                        help="offered load (req/s from all clients together) at which the p95 target is judged")
-    parser.add_argument("--rates", type=lambda v: [float(x) for x in v.split(",") if x], default=[250, 500, 750, 1000],
-                        help="offered loads of the latency curve, comma-separated")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("BENCH_GUNICORN_THREADS", "4")),
+        help=">1: gthread workers with keep-alive (a gateway keeps its connections); 1: sync workers",
+    )
+    parser.add_argument(
+        "--design-rate",
+        type=float,
+        default=DESIGN_RATE,
+        help="offered load (req/s from all clients together) at which the p95 target is judged",
+    )
+    parser.add_argument(
+        "--rates",
+        type=lambda v: [float(x) for x in v.split(",") if x],
+        default=[250, 500, 750, 1000],
+        help="offered loads of the latency curve, comma-separated",
+    )
     parser.add_argument("--skip-server", action="store_true")
     return parser.parse_args([a for a in argv if a != "sharing"])
 
@@ -695,8 +978,13 @@ def main(argv: list[str] | None = None) -> int:
     if not fresh:
         log(f"using the cached bench database {BENCH_DB} (--regenerate to rebuild)")
     users = bench_users()
-    results = {"database": BENCH_DB, "generation": generation, "cpus": os.cpu_count(), "loadavg_before": os.getloadavg(),
-               "yardstick_before_ms": machine_speed()}
+    results = {
+        "database": BENCH_DB,
+        "generation": generation,
+        "cpus": os.cpu_count(),
+        "loadavg_before": os.getloadavg(),
+        "yardstick_before_ms": machine_speed(),
+    }
     results["queue"] = bench_queue(users, args.iterations)
     results["check_inprocess"] = bench_check_inprocess(users, args.iterations * 5)
     if not args.skip_server:
@@ -719,10 +1007,27 @@ def main(argv: list[str] | None = None) -> int:
 
 def summary(results: dict, args) -> None:
     q = results["queue"]
-    rows = [("approver's queue (in-process, 1 client)", f"{q['p50_ms']:.2f}", f"{q['p95_ms']:.2f}", "", str(q["queries"]),
-             f"≤ {QUEUE_TARGET_MS:.0f} ms: {'PASS' if q['p95_ms'] <= QUEUE_TARGET_MS else 'FAIL'}")]
+    rows = [
+        (
+            "approver's queue (in-process, 1 client)",
+            f"{q['p50_ms']:.2f}",
+            f"{q['p95_ms']:.2f}",
+            "",
+            str(q["queries"]),
+            f"≤ {QUEUE_TARGET_MS:.0f} ms: {'PASS' if q['p95_ms'] <= QUEUE_TARGET_MS else 'FAIL'}",
+        )
+    ]
     c = results["check_inprocess"]
-    rows.append(("grants/check (in-process, 1 client, warm)", f"{c['p50_ms']:.2f}", f"{c['p95_ms']:.2f}", "", str(c["queries"]), ""))
+    rows.append(
+        (
+            "grants/check (in-process, 1 client, warm)",
+            f"{c['p50_ms']:.2f}",
+            f"{c['p95_ms']:.2f}",
+            "",
+            str(c["queries"]),
+            "",
+        )
+    )
     s = results.get("server")
     if s:
         for label, r, verdict in (
@@ -732,30 +1037,50 @@ def summary(results: dict, args) -> None:
             rows.append((label, f"{r['p50_ms']:.2f}", f"{r['p95_ms']:.2f}", f"{r['rps']:.0f}", "", verdict))
         for r in s["curve"]:
             design = r["target_rps"] == args.design_rate
-            verdict = (f"≤ {CHECK_TARGET_MS:.0f} ms at the design load: {'PASS' if r['p95_ms'] <= CHECK_TARGET_MS else 'FAIL'}"
-                       if design else "")
-            rows.append((f"grants/check, {args.clients} clients paced at {r['target_rps']:.0f}/s", f"{r['p50_ms']:.2f}",
-                         f"{r['p95_ms']:.2f}", f"{r['rps']:.0f}", "", verdict))
+            verdict = (
+                f"≤ {CHECK_TARGET_MS:.0f} ms at the design load: {'PASS' if r['p95_ms'] <= CHECK_TARGET_MS else 'FAIL'}"
+                if design
+                else ""
+            )
+            rows.append(
+                (
+                    f"grants/check, {args.clients} clients paced at {r['target_rps']:.0f}/s",
+                    f"{r['p50_ms']:.2f}",
+                    f"{r['p95_ms']:.2f}",
+                    f"{r['rps']:.0f}",
+                    "",
+                    verdict,
+                )
+            )
     log("\n" + "=" * 110)
-    log(f"sharing bench — {BENCH_DB}: 1,000,000 requests, 200,000 grants; {results['cpus']} CPUs; load average "
-        f"{results['loadavg_before'][0]:.1f} before, {results['loadavg_after'][0]:.1f} after (other work on the machine skews figures)")
-    log(f"machine yardstick (tests.bench.common.machine_speed): {results['yardstick_before_ms']:.0f} ms before, "
-        f"{results['yardstick_after_ms']:.0f} ms after (the figures scale with it: compare runs at a similar yardstick)")
+    log(
+        f"sharing bench — {BENCH_DB}: 1,000,000 requests, 200,000 grants; {results['cpus']} CPUs; load average "
+        f"{results['loadavg_before'][0]:.1f} before, {results['loadavg_after'][0]:.1f} after (other work on the machine skews figures)"  # noqa: E501
+    )
+    log(
+        f"machine yardstick (tests.bench.common.machine_speed): {results['yardstick_before_ms']:.0f} ms before, "
+        f"{results['yardstick_after_ms']:.0f} ms after (the figures scale with it: compare runs at a similar yardstick)"
+    )
     gen = results["generation"]
     log("data: cached from an earlier run" if gen.get("cached") else f"data generated in {gen['seconds']} s")
     log(f"{'':<46}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>9}{'queries':>9}  target")
     for label, p50, p95, rps, queries, verdict in rows:
         log(f"{label:<46}{p50:>9}{p95:>9}{rps:>9}{queries:>9}  {verdict}")
     if s:
-        log(f"throughput ratio grants/check ÷ ping: {s['ratio']}   (gunicorn {s['workers']} workers"
-            f"{', gthread ' + str(s['threads']) + ' threads' if s['threads'] > 1 else ', sync'})")
-        log(f"highest offered load with grants/check p95 ≤ {CHECK_TARGET_MS:.0f} ms: "
-            f"{s['max_rate_within_target'] or 'none'} req/s (of {', '.join(f'{r:.0f}' for r in sorted({*args.rates, args.design_rate}))})")
-        log("note: the load generator (2 Python processes) runs on the same 2 cores as gunicorn, PostgreSQL and Redis;\n"
-            "      closed-loop latency is queueing (clients ÷ throughput), so the p95 target is judged on the paced run\n"
-            f"      at the design load ({args.design_rate:.0f} req/s from the {args.clients} clients together).")
+        log(
+            f"throughput ratio grants/check ÷ ping: {s['ratio']}   (gunicorn {s['workers']} workers"
+            f"{', gthread ' + str(s['threads']) + ' threads' if s['threads'] > 1 else ', sync'})"
+        )
+        log(
+            f"highest offered load with grants/check p95 ≤ {CHECK_TARGET_MS:.0f} ms: "
+            f"{s['max_rate_within_target'] or 'none'} req/s (of {', '.join(f'{r:.0f}' for r in sorted({*args.rates, args.design_rate}))})"  # noqa: E501
+        )
+        log(
+            "note: the load generator (2 Python processes) runs on the same 2 cores as gunicorn, PostgreSQL and Redis;\n"  # noqa: E501
+            "      closed-loop latency is queueing (clients ÷ throughput), so the p95 target is judged on the paced run\n"  # noqa: E501
+            f"      at the design load ({args.design_rate:.0f} req/s from the {args.clients} clients together)."
+        )
     log("=" * 110)
-
 
 
 if __name__ == "__main__":

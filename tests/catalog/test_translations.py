@@ -13,7 +13,7 @@ from django.utils.translation import pgettext
 
 from catalog.choices import CatalogTaskStatus
 from catalog.models import Organization, User
-from sharing.admin_requests import OverdueFilter
+from sharing.admin import OverdueFilter
 from sharing.choices import DisputeStatus, RequestStatus
 from sharing.models import SharingRequest, Webhook
 from sharing.services import ACTION_LABELS
@@ -56,7 +56,9 @@ def test_catalog_and_sharing_agree_on_every_msgid_they_share():
 
 @pytest.mark.parametrize("app", APPS)
 def test_every_msgid_is_translated_and_reviewed(app):
-    po = (Path(settings.BASE_DIR) / app / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8")
+    po = (Path(settings.BASE_DIR) / app / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po").read_text(
+        encoding="utf-8"
+    )
     assert "#, fuzzy" not in po
     assert re.findall(r'^msgid "(.*)"\n(?:".*"\n)*msgstr(?:\[0\])? ""\n(?!")', po, re.M) == []
 

@@ -13,6 +13,8 @@ class Command(BaseCommand):
         if bad is None:
             self.stdout.write(f"Audit trail intact: {count} record(s) verified.")
             return
-        self.stdout.write(f"Audit trail BROKEN at record id {bad.id} ({bad.action} {bad.object_repr}): {reason}. "
-                          f"{count} record(s) before it verified.")
+        self.stdout.write(
+            f"Audit trail BROKEN at record id {bad.id} ({bad.action} {bad.object_repr}): {reason}. "
+            f"{count} record(s) before it verified."
+        )
         sys.exit(1)

@@ -64,6 +64,28 @@
       if (form) { form.addEventListener("submit", renumber); }
     }
 
+    // An import job's page: poll its progress, show it on the bar, reload once it is done.
+    var job = document.querySelector("[data-import-job]");
+    if (job && window.fetch) {
+      var bar = job.querySelector("progress");
+      var put = function (sel, value) { var el = job.querySelector(sel); if (el) { el.textContent = value; } };
+      var poll = function () {
+        fetch(job.getAttribute("data-import-job"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (p) {
+            if (!p) { return; }
+            if (p.done) { window.location.reload(); return; }
+            put("[data-import-rows]", p.rows_read);
+            put("[data-import-written]", p.entries_done);
+            put("[data-import-total]", p.entries_total);
+            if (bar && p.entries_total) { bar.max = p.entries_total; bar.value = p.entries_done; }
+            window.setTimeout(poll, 2000);
+          })
+          .catch(function () { window.setTimeout(poll, 5000); });
+      };
+      window.setTimeout(poll, 1000);
+    }
+
     // Approver's desk: j/k move, Enter/o open, a approves the selected request as requested.
     var list = document.querySelector("[data-keyboard-list]");
     if (list) {

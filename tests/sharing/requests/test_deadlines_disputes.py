@@ -8,28 +8,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import close_old_connections, connection
 
-from catalog import services as catalog_services
-from catalog.errors import InvalidTransition
+from catalog import calendar as wcal
+from catalog.core.errors import InvalidTransition
 from sharing import services
 from sharing.models import SharingRequest
-
-from .conftest import payload
+from tests.factories import SharingRequestFactory, request_payload
 
 SH = ZoneInfo("Asia/Shanghai")
 URL = "/api/v1/sharing-requests/"
 
 
-def _draft(requester, resource, **over):
-    data = payload(resource, **over)
-    data.pop("resource")
-    data.pop("submit", None)
-    data["requested_until"] = dt.date.fromisoformat(data["requested_until"])
-    return services.request_create(actor=requester, requester_org=requester.org, resource=resource, data=data)
-
-
 @pytest.mark.django_db
 def test_answer_and_sharing_deadlines_across_national_day(requester, approver, conditional):
-    req = _draft(requester, conditional)
+    req = SharingRequestFactory(actor=requester, resource=conditional)
     req = services.request_submit(actor=requester, request=req, now=dt.datetime(2025, 9, 30, 16, 0, tzinfo=SH))
     assert req.reply_due_at == dt.datetime(2025, 10, 14, 23, 59, 59, tzinfo=SH) and not req.deadline_provisional
     req = services.request_approve(actor=approver, request=req, now=dt.datetime(2025, 10, 10, 9, 0, tzinfo=SH))
@@ -39,29 +30,52 @@ def test_answer_and_sharing_deadlines_across_national_day(requester, approver, c
 
 @pytest.mark.django_db
 def test_provisional_deadline_recomputed_when_the_year_is_entered(requester, conditional, admin_user):
-    req = _draft(requester, conditional)
+    req = SharingRequestFactory(actor=requester, resource=conditional)
     req = services.request_submit(actor=requester, request=req, now=dt.datetime(2026, 12, 30, 10, 0, tzinfo=SH))
     assert req.deadline_provisional is True
-    assert req.reply_due_at == dt.datetime(2027, 1, 6, 23, 59, 59, tzinfo=SH)  # 31 Dec, 1, 4, 5, 6 January (weekends only)
-    catalog_services.calendar_days_set(actor=admin_user, year=2027, days=[
-        {"date": dt.date(2027, 1, 1), "is_working_day": False, "name": "元旦"},
-    ])
+    assert req.reply_due_at == dt.datetime(
+        2027, 1, 6, 23, 59, 59, tzinfo=SH
+    )  # 31 Dec, 1, 4, 5, 6 January (weekends only)
+    wcal.calendar_days_set(
+        actor=admin_user,
+        year=2027,
+        days=[
+            {"date": dt.date(2027, 1, 1), "is_working_day": False, "name": "元旦"},
+        ],
+    )
     req.refresh_from_db()
     assert req.deadline_provisional is False
     assert req.reply_due_at == dt.datetime(2027, 1, 7, 23, 59, 59, tzinfo=SH)
 
 
 @pytest.mark.django_db
-def test_dispute_overturns_a_rejection_and_reopens_the_request(api, requester, approver, conditional, gd_authority, authority_user):
-    body = api(requester).post(URL, payload(conditional, submit=True), format="json").json()
-    api(approver).post(f"{URL}{body['id']}/reject/", {"decision_basis": "《数据安全法》第三十八条", "comment": "不予提供"}, format="json")
-    opened = api(requester).post("/api/v1/disputes/", {"request": body["id"], "reason": "属于法定职责所需"}, format="json")
+def test_dispute_overturns_a_rejection_and_reopens_the_request(
+    api, requester, approver, conditional, gd_authority, authority_user
+):
+    body = api(requester).post(URL, request_payload(conditional, submit=True), format="json").json()
+    api(approver).post(
+        f"{URL}{body['id']}/reject/",
+        {"decision_basis": "《数据安全法》第三十八条", "comment": "不予提供"},
+        format="json",
+    )
+    opened = api(requester).post(
+        "/api/v1/disputes/", {"request": body["id"], "reason": "属于法定职责所需"}, format="json"
+    )
     assert opened.status_code == 201 and opened.json()["authority"] == gd_authority.pk
     dispute = opened.json()["id"]
-    assert api(requester).post(f"/api/v1/disputes/{dispute}/resolve/", {"outcome": "overturned", "comment": "x"}, format="json").status_code == 403
-    step = api(authority_user).post(f"/api/v1/disputes/{dispute}/steps/", {"stage": "coordination", "note": "组织双方协调"}, format="json")
+    assert (
+        api(requester)
+        .post(f"/api/v1/disputes/{dispute}/resolve/", {"outcome": "overturned", "comment": "x"}, format="json")
+        .status_code
+        == 403
+    )
+    step = api(authority_user).post(
+        f"/api/v1/disputes/{dispute}/steps/", {"stage": "coordination", "note": "组织双方协调"}, format="json"
+    )
     assert step.status_code == 201
-    resolved = api(authority_user).post(f"/api/v1/disputes/{dispute}/resolve/", {"outcome": "overturned", "comment": "应予共享"}, format="json")
+    resolved = api(authority_user).post(
+        f"/api/v1/disputes/{dispute}/resolve/", {"outcome": "overturned", "comment": "应予共享"}, format="json"
+    )
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
     reopened = api(requester).get(f"{URL}{body['id']}/").json()
     assert reopened["status"] == "submitted" and reopened["reply_due_at"]
@@ -70,14 +84,14 @@ def test_dispute_overturns_a_rejection_and_reopens_the_request(api, requester, a
 
 @pytest.mark.django_db
 def test_dispute_only_on_a_rejection(api, requester, conditional):
-    body = api(requester).post(URL, payload(conditional, submit=True), format="json").json()
+    body = api(requester).post(URL, request_payload(conditional, submit=True), format="json").json()
     response = api(requester).post("/api/v1/disputes/", {"request": body["id"], "reason": "x"}, format="json")
     assert response.status_code == 409
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_decisions_at_the_same_moment_have_one_winner(postgres, requester, approver, conditional):
-    req = services.request_submit(actor=requester, request=_draft(requester, conditional))
+    req = services.request_submit(actor=requester, request=SharingRequestFactory(actor=requester, resource=conditional))
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -107,10 +121,23 @@ def test_two_decisions_at_the_same_moment_have_one_winner(postgres, requester, a
 
 @pytest.mark.django_db
 def test_the_answer_remembers_whether_it_was_late(requester, approver, conditional):
-    on_time = services.request_submit(actor=requester, request=_draft(requester, conditional), now=dt.datetime(2025, 9, 30, 16, tzinfo=SH))
+    on_time = services.request_submit(
+        actor=requester,
+        request=SharingRequestFactory(actor=requester, resource=conditional),
+        now=dt.datetime(2025, 9, 30, 16, tzinfo=SH),
+    )
     on_time = services.request_approve(actor=approver, request=on_time, now=dt.datetime(2025, 10, 14, 23, 0, tzinfo=SH))
     assert on_time.answered_late is False and on_time.reply_due_at is None
-    late = services.request_submit(actor=requester, request=_draft(requester, conditional), now=dt.datetime(2025, 9, 30, 16, tzinfo=SH))
-    late = services.request_reject(actor=approver, request=late, decision_basis="依据", comment="拒绝",
-                                   now=dt.datetime(2025, 10, 15, 9, 0, tzinfo=SH))
+    late = services.request_submit(
+        actor=requester,
+        request=SharingRequestFactory(actor=requester, resource=conditional),
+        now=dt.datetime(2025, 9, 30, 16, tzinfo=SH),
+    )
+    late = services.request_reject(
+        actor=approver,
+        request=late,
+        decision_basis="依据",
+        comment="拒绝",
+        now=dt.datetime(2025, 10, 15, 9, 0, tzinfo=SH),
+    )
     assert late.answered_late is True

@@ -7,28 +7,23 @@ from django.utils import timezone
 from sharing.api.serializers import SharingRequestSerializer
 from sharing.api.views import SharingRequestViewSet
 from sharing.models import SharingRequest
-
-from .conftest import payload
+from tests.factories import SharingRequestFactory, item_codes
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/sharing-requests/"
 
 
 @pytest.fixture
-def requests_in_every_state(api, requester, approver, conditional, unconditional):
-    client, decider = api(requester), api(approver)
-    api(requester).post(URL, payload(conditional), format="json")  # a draft
-    submitted = client.post(URL, payload(conditional, submit=True), format="json").json()
-    approved = client.post(URL, payload(conditional, submit=True), format="json").json()
-    decider.post(f"{URL}{approved['id']}/approve/", {"approved_items": approved["items"][:1]}, format="json")
-    fulfilled = client.post(URL, payload(conditional, submit=True), format="json").json()
-    decider.post(f"{URL}{fulfilled['id']}/approve/", {}, format="json")
-    decider.post(f"{URL}{fulfilled['id']}/fulfil/", {"delivery_method": "online_api"}, format="json")
-    rejected = client.post(URL, payload(conditional, submit=True), format="json").json()
-    decider.post(f"{URL}{rejected['id']}/reject/", {"decision_basis": "《个人信息保护法》第十三条", "comment": "超出范围"},
-                 format="json")
-    client.post(URL, payload(unconditional, submit=True), format="json")  # approved by the system, granted
-    assert submitted["status"] == "submitted"
+def requests_in_every_state(requester, approver, conditional, unconditional):
+    asked = {"actor": requester, "resource": conditional, "approver": approver}
+    SharingRequestFactory(**asked)  # a draft
+    SharingRequestFactory(**asked, status="submitted")
+    SharingRequestFactory(**asked, status="approved", approved_items=item_codes(conditional)[:1])
+    SharingRequestFactory(**asked, status="fulfilled")
+    SharingRequestFactory(**asked, status="rejected")
+    SharingRequestFactory(
+        actor=requester, resource=unconditional, status="submitted"
+    )  # approved by the system, granted
     return SharingRequestViewSet._with_related(SharingRequest.objects.all()).order_by("id")
 
 
@@ -41,7 +36,11 @@ def test_fast_reads_equal_drf_reads(requests_in_every_state):
             fast = serializer.data
             reference = [super(SharingRequestSerializer, serializer.child).to_representation(row) for row in rows]
             assert fast == reference
-    assert any(row["grant"] for row in fast) and any(row["filings"] for row in fast) and any(row["approved_until"] for row in fast)
+    assert (
+        any(row["grant"] for row in fast)
+        and any(row["filings"] for row in fast)
+        and any(row["approved_until"] for row in fast)
+    )
     assert fast[0]["created_at"].endswith("Z")  # the last zone was UTC
 
 
@@ -55,7 +54,9 @@ def test_the_list_read_as_rows_equals_the_serializer_over_instances(api, approve
         seen += listed
         by_id = {row.pk: row for row in requests_in_every_state}
         reference = SharingRequestSerializer([by_id[item["id"]] for item in listed], many=True, context={})
-        assert listed == [super(SharingRequestSerializer, reference.child).to_representation(row) for row in reference.instance]
+        assert listed == [
+            super(SharingRequestSerializer, reference.child).to_representation(row) for row in reference.instance
+        ]
     assert any(item["grant"] for item in seen) and any(item["filings"] for item in seen)
     queue = api(approver).get(f"{URL}?role=to_decide&ordering=due_at&page_size=2").json()
     assert queue["count"] >= 2 and len(queue["results"]) == 2 and queue["next"]

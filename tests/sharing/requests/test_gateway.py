@@ -1,6 +1,8 @@
 """The grants check's fast path (sharing.gateway): once the caller's key and the pair's grants
 are warm it answers without the database and without the DRF view, with the same body; anything
-that changes the answer or the caller's standing reaches it at once."""
+that changes the answer or the caller's standing reaches it at once. It answers the keys the rule
+grant.check lets ask without a query — the gateway scope's and the institution asked about — and
+leaves the rest to the view (the resource's source institution; a 403 for others)."""
 
 import time
 from unittest import mock
@@ -9,13 +11,13 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import resolve
 
-from catalog import services as catalog_services
-from catalog import versioned_cache
+from catalog.core import versioned_cache
+from catalog.directory import services as directory_services
 from catalog.models import ApiKey
 from sharing.api.views import GrantViewSet
-
-from .conftest import item_codes
+from tests.factories import item_codes
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/sharing-requests/"
@@ -36,6 +38,7 @@ def query(grant, items) -> str:
 @pytest.fixture
 def view_calls():
     """Counts the requests that reached the DRF view."""
+    resolve(CHECK)  # the router reads the action before it is patched, whichever test runs first
     original = GrantViewSet.check
     calls = []
 
@@ -50,7 +53,7 @@ def view_calls():
 def test_a_warm_check_is_answered_without_the_database_or_the_view_and_says_the_same(
     api, approver, granted, client, view_calls
 ):
-    gateway = api(approver)
+    gateway = api(approver, scope="gateway")
     client.force_login(approver)  # a portal session always reaches the view: the reference answers
     codes = item_codes(granted.resource)
     asks = [codes[:2], codes[:3], [codes[0], codes[0]], []]
@@ -62,14 +65,18 @@ def test_a_warm_check_is_answered_without_the_database_or_the_view_and_says_the_
     assert len(view_calls) == seen  # none of the warm checks reached the view
     assert len(queries) == 0
     assert [r.json() for r in warm] == reference
-    assert reference[0] == {"allowed": True, "grant": granted.pk, "valid_until": granted.valid_until.isoformat(),
-                            "denied_items": []}
+    assert reference[0] == {
+        "allowed": True,
+        "grant": granted.pk,
+        "valid_until": granted.valid_until.isoformat(),
+        "denied_items": [],
+    }
     assert reference[1]["denied_items"] == [codes[2]]
     assert warm[0]["Content-Type"] == "application/json" and warm[0]["X-Request-Id"]
 
 
 def test_revoking_the_grant_is_seen_by_the_very_next_check(api, approver, granted):
-    gateway = api(approver)
+    gateway = api(approver, scope="gateway")
     for _ in range(2):
         assert gateway.get(query(granted, granted.items)).json()["allowed"] is True
     api(approver).post(f"/api/v1/grants/{granted.pk}/revoke/", {"reason": "用途超出申请范围"}, format="json")
@@ -77,11 +84,11 @@ def test_revoking_the_grant_is_seen_by_the_very_next_check(api, approver, grante
 
 
 def test_a_revoked_key_or_a_deactivated_user_is_refused_at_once(api, approver, staff, granted):
-    gateway, other = api(approver), api(staff)
+    gateway, other = api(approver, scope="gateway"), api(staff)
     for client in (gateway, other):
         for _ in range(2):
             assert client.get(query(granted, granted.items)).status_code == 200
-    catalog_services.api_key_revoke(actor=None, key=ApiKey.objects.get(prefix=gateway.raw_key[:12]))
+    directory_services.api_key_revoke(actor=None, key=ApiKey.objects.get(prefix=gateway.raw_key[:12]))
     assert gateway.get(query(granted, granted.items)).status_code == 401
     staff.is_active = False
     staff.save()
@@ -89,7 +96,7 @@ def test_a_revoked_key_or_a_deactivated_user_is_refused_at_once(api, approver, s
 
 
 def test_an_expired_key_or_a_due_last_used_write_goes_to_the_view(api, approver, granted, view_calls):
-    gateway = api(approver)
+    gateway = api(approver, scope="gateway")
     for _ in range(2):
         gateway.get(query(granted, granted.items))
     seen = len(view_calls)
@@ -104,14 +111,14 @@ def test_an_expired_key_or_a_due_last_used_write_goes_to_the_view(api, approver,
 
 def test_the_fast_path_counts_against_the_rate_limit(api, approver, granted, settings):
     settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "key": "4/min"}
-    gateway = api(approver)
+    gateway = api(approver, scope="gateway")
     statuses = [gateway.get(query(granted, granted.items)).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 200, 429]
     assert int(gateway.get(query(granted, granted.items))["Retry-After"]) >= 1
 
 
 def test_odd_requests_get_the_views_answers(api, anon, approver, granted, client, view_calls):
-    gateway = api(approver)
+    gateway = api(approver, scope="gateway")
     gateway.get(query(granted, granted.items))
     base = query(granted, granted.items)
     unknown = gateway.get(base + "&debug=1")
@@ -176,7 +183,7 @@ def wsgi():
 def test_in_front_of_django_a_warm_check_gets_the_same_answer_and_headers_without_the_view(
     api, approver, granted, wsgi, view_calls
 ):
-    gateway = api(approver)
+    gateway = api(approver, scope="gateway")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {gateway.raw_key}"}
     codes = item_codes(granted.resource)
     assert wsgi(query(granted, codes[:2]), **auth)[0] == 200  # first use: Django and the view
@@ -185,7 +192,9 @@ def test_in_front_of_django_a_warm_check_gets_the_same_answer_and_headers_withou
         status, headers, body = wsgi(query(granted, codes[:3]), **auth)
     assert (status, len(view_calls), len(queries)) == (200, seen, 0)
     assert orjson_loads(body)["denied_items"] == [codes[2]]
-    d_status, d_headers, d_body = wsgi(query(granted, codes[:3]), app=wsgi.django, **auth)  # the middleware inside Django
+    d_status, d_headers, d_body = wsgi(
+        query(granted, codes[:3]), app=wsgi.django, **auth
+    )  # the middleware inside Django
     assert (d_status, d_body) == (status, body)
     assert set(headers) == set(d_headers), set(headers) ^ set(d_headers)
     assert headers["Content-Length"] == str(len(body)) and headers["X-Request-Id"] != d_headers["X-Request-Id"]
@@ -193,7 +202,7 @@ def test_in_front_of_django_a_warm_check_gets_the_same_answer_and_headers_withou
 
 def test_in_front_of_django_revocation_and_rate_limits_hold(api, approver, granted, wsgi, settings):
     settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "key": "5/min"}
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {api(approver).raw_key}"}
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api(approver, scope='gateway').raw_key}"}
     path = query(granted, granted.items)
     # Cold, then warm: a request that goes through to the view is counted once, not twice.
     assert [wsgi(path, **auth)[0] for _ in range(3)] == [200, 200, 200]
@@ -207,3 +216,55 @@ def orjson_loads(body: bytes):
     import json
 
     return json.loads(body)
+
+
+# --- who may ask (issue 15, item 8) -------------------------------------------------------------
+
+
+@pytest.fixture
+def outsider(db):
+    """Staff of a university that is neither party to the grant."""
+    from catalog.choices import Role
+    from tests.factories import OrganizationFactory, make_user, region
+
+    university = OrganizationFactory(name="中山大学(测试)", kind="university", region=region("440100"))
+    return make_user("uni_staff", university, [Role.STAFF])
+
+
+def test_only_the_parties_and_the_gateway_are_answered_fast_or_at_all(
+    api, approver, requester, outsider, granted, wsgi, view_calls
+):
+    path = query(granted, granted.items)
+    stranger = api(outsider)
+    for _ in range(3):  # warm or not, the fast path never answers it
+        refused = stranger.get(path)
+        assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+        assert "grant" not in refused.json() and str(granted.pk) not in refused.content.decode()
+    assert len(view_calls) == 3
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {stranger.raw_key}"}
+    status, headers, body = wsgi(path, **auth)  # in front of Django too
+    assert status == 403 and headers["Content-Type"] == "application/json" and b"valid_until" not in body
+    assert len(view_calls) == 4
+
+    for client in (api(requester), api(outsider, scope="gateway")):  # the institution asked about; the gateway
+        seen = len(view_calls)
+        answers = [client.get(path).json() for _ in range(3)]
+        assert answers[0]["allowed"] is True and answers[0] == answers[1] == answers[2]
+        assert len(view_calls) == seen + 1  # the first use only: then the fast path
+    source = api(approver)  # the resource's source institution: the view decides, every time
+    seen = len(view_calls)
+    assert [source.get(path).status_code for _ in range(2)] == [200, 200]
+    assert len(view_calls) == seen + 2
+
+
+def test_a_key_record_of_an_older_release_goes_to_the_view(api, approver, granted, view_calls):
+    gateway = api(approver, scope="gateway")
+    path = query(granted, granted.items)
+    gateway.get(path)
+    name = directory_services.api_key_cache_name(gateway.raw_key)
+    found = cache.get_many(versioned_cache.keys(name))
+    record = versioned_cache.value(found, name)
+    versioned_cache.store(name, versioned_cache.current(found, name), record[:5], 60)  # without org and scope
+    seen = len(view_calls)
+    assert gateway.get(path).status_code == 200
+    assert len(view_calls) == seen + 1

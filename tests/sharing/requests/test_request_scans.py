@@ -5,10 +5,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sharing import scans, services
-from sharing.models import Event, Grant, Notification
-
-from .test_deadlines_disputes import _draft
+from catalog.models import Event
+from sharing import services
+from sharing.models import Grant, Notification
+from sharing.notify import scans
+from tests.factories import SharingRequestFactory
 
 SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.django_db
@@ -18,9 +19,12 @@ def at(*args):
     return dt.datetime(*args, tzinfo=SH)
 
 
-def test_reply_reminder_and_escalations_around_national_day(requester, approver, cdo, conditional,
-                                                           django_capture_on_commit_callbacks):
-    req = services.request_submit(actor=requester, request=_draft(requester, conditional), now=at(2025, 9, 30, 16))
+def test_reply_reminder_and_escalations_around_national_day(
+    requester, approver, cdo, conditional, django_capture_on_commit_callbacks
+):
+    req = services.request_submit(
+        actor=requester, request=SharingRequestFactory(actor=requester, resource=conditional), now=at(2025, 9, 30, 16)
+    )
     assert req.reply_due_at == at(2025, 10, 14, 23, 59, 59)
     # Friday 10 October: the deadline is two working days away (11 is a make-up Saturday): no reminder yet.
     assert scans.scan_request_deadlines(now=at(2025, 10, 10, 9)) == {"request_reply": 0, "request_fulfil": 0}
@@ -42,7 +46,7 @@ def test_reply_reminder_and_escalations_around_national_day(requester, approver,
 
 
 def test_grant_scan_expires_and_reminds_once(api, requester, approver, unconditional):
-    draft = _draft(requester, unconditional)
+    draft = SharingRequestFactory(actor=requester, resource=unconditional)
     services.request_submit(actor=requester, request=draft)
     grant = Grant.objects.get(request=draft)
     Grant.objects.filter(pk=grant.pk).update(valid_until=dt.date.today() + dt.timedelta(days=3))
@@ -54,9 +58,12 @@ def test_grant_scan_expires_and_reminds_once(api, requester, approver, unconditi
     assert Event.objects.filter(type="grant.expired", subject_id=str(grant.pk)).count() == 1
 
 
-def test_daily_digest_once_per_authority_and_day(requester, conditional, authority_user, gd_authority,
-                                                 django_capture_on_commit_callbacks):
-    req = services.request_submit(actor=requester, request=_draft(requester, conditional), now=at(2025, 9, 30, 16))
+def test_daily_digest_once_per_authority_and_day(
+    requester, conditional, authority_user, gd_authority, django_capture_on_commit_callbacks
+):
+    req = services.request_submit(
+        actor=requester, request=SharingRequestFactory(actor=requester, resource=conditional), now=at(2025, 9, 30, 16)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         sent = scans.scan_daily_digest(now=at(2025, 10, 20, 8, 30))
     assert sent >= 1
@@ -67,12 +74,14 @@ def test_daily_digest_once_per_authority_and_day(requester, conditional, authori
     assert req.reply_due_at < at(2025, 10, 20)
 
 
-def test_catalog_update_task_reminder_and_escalation(source_org, staff, cdo, authority_user, gd_authority,
-                                                     django_capture_on_commit_callbacks):
+def test_catalog_update_task_reminder_and_escalation(
+    source_org, staff, cdo, authority_user, gd_authority, django_capture_on_commit_callbacks
+):
     from catalog import services as catalog_services
 
-    task = catalog_services.catalog_task_create(actor=authority_user, org=source_org, reason="职责调整",
-                                                now=at(2025, 9, 30, 10))
+    task = catalog_services.catalog_task_create(
+        actor=authority_user, org=source_org, reason="职责调整", now=at(2025, 9, 30, 10)
+    )
     # 15 working days after 30 September 2025, across National Day and its make-up Saturday 11 October.
     assert task.update_due_at == at(2025, 10, 28, 23, 59, 59)
     with django_capture_on_commit_callbacks(execute=True):

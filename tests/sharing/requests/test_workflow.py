@@ -6,16 +6,14 @@ import pytest
 
 from catalog.models import Organization
 from sharing.models import Grant, RequestFiling, SharingRequest
-
-from ...factories import OrganizationFactory, make_user, region
-from .conftest import item_codes, payload
+from tests.factories import EntryFactory, OrganizationFactory, item_codes, make_user, region, request_payload
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/sharing-requests/"
 
 
 def create(client, resource, **over):
-    response = client.post(URL, payload(resource, **over), format="json")
+    response = client.post(URL, request_payload(resource, **over), format="json")
     assert response.status_code == 201, response.json()
     return response.json()
 
@@ -30,7 +28,7 @@ def test_unconditional_request_is_approved_by_the_system_and_granted(api, reques
 
 
 def test_no_sharing_resource_refuses_sharing_and_points_to_verification(api, requester, no_sharing):
-    response = api(requester).post(URL, payload(no_sharing), format="json")
+    response = api(requester).post(URL, request_payload(no_sharing), format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "not_shareable"
     assert "verification" in response.json()["detail"]
@@ -38,11 +36,15 @@ def test_no_sharing_resource_refuses_sharing_and_points_to_verification(api, req
 
 
 def test_verification_request_is_answered_with_a_result(api, requester, approver, no_sharing):
-    body = create(api(requester), no_sharing, kind="verification", verification_subject="张三 440300199001011234", submit=True)
+    body = create(
+        api(requester), no_sharing, kind="verification", verification_subject="张三 440300199001011234", submit=True
+    )
     assert body["status"] == "submitted" and body["reply_due_at"]
     bad = api(approver).post(f"{URL}{body['id']}/approve/", {}, format="json")
     assert bad.status_code == 409
-    answered = api(approver).post(f"{URL}{body['id']}/answer/", {"result": "partial", "comment": "姓名一致，地址不一致"}, format="json")
+    answered = api(approver).post(
+        f"{URL}{body['id']}/answer/", {"result": "partial", "comment": "姓名一致，地址不一致"}, format="json"
+    )
     assert answered.status_code == 200
     assert answered.json()["status"] == "fulfilled" and answered.json()["verification_result"] == "partial"
 
@@ -56,11 +58,16 @@ def test_conditional_request_full_journey(api, requester, approver, conditional)
     assert submitted["status"] == "submitted" and submitted["reply_due_at"] and submitted["is_overdue"] is False
     codes = submitted["items"]
     until = (dt.date.today() + dt.timedelta(days=100)).isoformat()
-    approved = approver_api.post(f"{URL}{draft['id']}/approve/", {"approved_items": codes[:2], "approved_until": until,
-                                                                  "conditions": "仅用于低保审核"}, format="json").json()
+    approved = approver_api.post(
+        f"{URL}{draft['id']}/approve/",
+        {"approved_items": codes[:2], "approved_until": until, "conditions": "仅用于低保审核"},
+        format="json",
+    ).json()
     assert approved["status"] == "approved" and approved["approved_items"] == codes[:2]
     assert approved["approved_until"] == until and approved["fulfil_due_at"]
-    fulfilled = approver_api.post(f"{URL}{draft['id']}/fulfil/", {"delivery_method": "online_api"}, format="json").json()
+    fulfilled = approver_api.post(
+        f"{URL}{draft['id']}/fulfil/", {"delivery_method": "online_api"}, format="json"
+    ).json()
     assert fulfilled["status"] == "fulfilled"
     grant = Grant.objects.get(request_id=draft["id"])
     assert grant.items == codes[:2] and grant.valid_until.isoformat() == until
@@ -85,7 +92,9 @@ def test_rejection_needs_a_legal_basis(api, requester, approver, conditional):
     response = api(approver).post(url, {"comment": "不符合条件"}, format="json")
     assert response.status_code == 400 and "decision_basis" in response.json()["errors"]
     assert SharingRequest.objects.get(pk=body["id"]).status == "submitted"
-    ok = api(approver).post(url, {"comment": "不符合条件", "decision_basis": "《中华人民共和国个人信息保护法》第十三条"}, format="json")
+    ok = api(approver).post(
+        url, {"comment": "不符合条件", "decision_basis": "《中华人民共和国个人信息保护法》第十三条"}, format="json"
+    )
     assert ok.status_code == 200 and ok.json()["status"] == "rejected"
     assert ok.json()["decision_basis"].startswith("《中华人民共和国个人信息保护法》")
 
@@ -95,7 +104,9 @@ def test_return_and_resubmit_restarts_the_deadline(api, requester, approver, con
     assert api(approver).post(f"{URL}{body['id']}/return/", {}, format="json").status_code == 400
     returned = api(approver).post(f"{URL}{body['id']}/return/", {"comment": "请补充法定职责依据"}, format="json").json()
     assert returned["status"] == "returned" and returned["reply_due_at"] is None
-    patched = api(requester).patch(f"{URL}{body['id']}/", {"duty_basis": "《社会救助暂行办法》第十一条第二款"}, format="json")
+    patched = api(requester).patch(
+        f"{URL}{body['id']}/", {"duty_basis": "《社会救助暂行办法》第十一条第二款"}, format="json"
+    )
     assert patched.status_code == 200
     again = api(requester).post(f"{URL}{body['id']}/submit/").json()
     assert again["status"] == "submitted" and again["reply_due_at"] >= body["reply_due_at"]
@@ -105,11 +116,17 @@ def test_transfer_moves_the_request_and_the_timeline_shows_the_hop(api, requeste
     other = OrganizationFactory(name="广东省民政厅(测试)", region=region("440000"))
     other_approver = make_user("civil_approver", other, ["approver"])
     body = create(api(requester), conditional, submit=True)
-    response = api(approver).post(f"{URL}{body['id']}/transfer/", {"to_org": other.pk, "reason": "户籍数据由民政厅核准"}, format="json")
+    response = api(approver).post(
+        f"{URL}{body['id']}/transfer/", {"to_org": other.pk, "reason": "户籍数据由民政厅核准"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["source_org"] == other.pk
     assert api(approver).get(f"{URL}{body['id']}/").status_code == 404
     assert api(other_approver).post(f"{URL}{body['id']}/approve/", {}, format="json").status_code == 200
-    hop = [e for e in api(requester).get(f"{URL}{body['id']}/events/").json()["results"] if e["type"] == "request.transferred"]
+    hop = [
+        e
+        for e in api(requester).get(f"{URL}{body['id']}/events/").json()["results"]
+        if e["type"] == "request.transferred"
+    ]
     assert hop and hop[0]["comment"] == "户籍数据由民政厅核准" and hop[0]["payload"]["to_org"] == other.pk
 
 
@@ -126,7 +143,12 @@ def test_decisions_on_the_wrong_state_are_409(api, requester, approver, conditio
     body = create(api(requester), conditional, submit=True)
     assert api(approver).post(f"{URL}{body['id']}/approve/", {}, format="json").status_code == 200
     assert api(approver).post(f"{URL}{body['id']}/approve/", {}, format="json").status_code == 409
-    assert api(approver).post(f"{URL}{body['id']}/reject/", {"decision_basis": "x", "comment": "y"}, format="json").status_code == 409
+    assert (
+        api(approver)
+        .post(f"{URL}{body['id']}/reject/", {"decision_basis": "x", "comment": "y"}, format="json")
+        .status_code
+        == 409
+    )
 
 
 def test_who_may_decide(api, requester, approver, staff, conditional):
@@ -142,23 +164,36 @@ def test_scope_kind_and_region(api, publish_resource, requester_org):
     only_gov = publish_resource(scope_org_kinds=["government"])
     uni = OrganizationFactory(kind="university", region=region("440100"))
     uni_staff = make_user("uni", uni, ["staff"])
-    response = api(uni_staff).post(URL, payload(only_gov, purpose_category="research_education"), format="json")
+    response = api(uni_staff).post(URL, request_payload(only_gov, purpose_category="research_education"), format="json")
     assert response.status_code == 400 and response.json()["code"] == "scope_kind"
     only_gz = publish_resource(scope_regions=["440100"])
     sz_staff = make_user("sz", requester_org, ["staff"])
-    response = api(sz_staff).post(URL, payload(only_gz), format="json")
+    response = api(sz_staff).post(URL, request_payload(only_gz), format="json")
     assert response.status_code == 400 and response.json()["code"] == "scope_region"
     assert "广州市" in response.json()["detail"]
 
 
 def test_art26_purposes(api, conditional, unconditional):
     enterprise = make_user("ent", OrganizationFactory(kind="enterprise", region=region("440300")), ["staff"])
-    response = api(enterprise).post(URL, payload(unconditional, purpose_category="public_duty"), format="json")
+    response = api(enterprise).post(URL, request_payload(unconditional, purpose_category="public_duty"), format="json")
     assert response.status_code == 400 and response.json()["code"] == "purpose_not_allowed"
-    assert api(enterprise).post(URL, payload(unconditional, purpose_category="emergency"), format="json").status_code == 201
+    assert (
+        api(enterprise)
+        .post(URL, request_payload(unconditional, purpose_category="emergency"), format="json")
+        .status_code
+        == 201
+    )
     uni = make_user("uni2", OrganizationFactory(kind="university", region=region("440100")), ["staff"])
-    assert api(uni).post(URL, payload(unconditional, purpose_category="public_benefit"), format="json").status_code == 400
-    assert api(uni).post(URL, payload(unconditional, purpose_category="research_education"), format="json").status_code == 201
+    assert (
+        api(uni).post(URL, request_payload(unconditional, purpose_category="public_benefit"), format="json").status_code
+        == 400
+    )
+    assert (
+        api(uni)
+        .post(URL, request_payload(unconditional, purpose_category="research_education"), format="json")
+        .status_code
+        == 201
+    )
 
 
 def test_cross_region_request_is_filed_with_both_authorities(api, requester, conditional, sz_authority, gd_authority):
@@ -197,24 +232,28 @@ def test_pages_of_the_queue_keep_their_order_when_deadlines_are_equal(api, reque
     SharingRequest.objects.filter(pk__in=ids).update(reply_due_at=dt.datetime(2027, 3, 1, 23, 59, 59, tzinfo=dt.UTC))
     client = api(approver)
     for ordering, expected in (("due_at", sorted(ids)), ("-due_at", sorted(ids, reverse=True))):
-        pages = [client.get(f"{URL}?role=to_decide&ordering={ordering}&page_size=2&page={n}").json()["results"] for n in (1, 2, 3)]
+        pages = [
+            client.get(f"{URL}?role=to_decide&ordering={ordering}&page_size=2&page={n}").json()["results"]
+            for n in (1, 2, 3)
+        ]
         assert [r["id"] for page in pages for r in page] == expected, ordering
 
 
 def test_foreign_resource_reference_is_refused(api, requester, source_org, authority_user):
-    from catalog import services as catalog_services
-
-    draft = catalog_services.resource_create(
-        actor=None, source_org=source_org, data={"name": "草稿目录", "sharing_type": "unconditional", "open_reason": "legal_prohibition"},
+    draft = EntryFactory(
+        source_org=source_org,
+        name="草稿目录",
+        sharing_type="unconditional",
+        open_reason="legal_prohibition",
         items=[{"code": "DX0001", "name": "字段"}],
     )
-    response = api(requester).post(URL, payload(draft, items=["DX0001"]), format="json")
+    response = api(requester).post(URL, request_payload(draft, items=["DX0001"]), format="json")
     assert response.status_code == 400 and "resource" in response.json()["errors"]
     assert Organization.objects.filter(pk=source_org.pk).exists()
 
 
 def test_items_asked_for_in_another_spelling_are_the_entry_items(api, requester, conditional):
     codes = [i.code for i in conditional.items.all()][:2]
-    response = api(requester).post(URL, payload(conditional, items=[c.lower() for c in codes]), format="json")
+    response = api(requester).post(URL, request_payload(conditional, items=[c.lower() for c in codes]), format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["items"] == codes

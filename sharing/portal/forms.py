@@ -1,0 +1,134 @@
+"""Forms of the sharing pages of the portal: they translate input into the arguments of the
+sharing services; the rules are the services' (catalog.portal.forms.attach_errors puts their
+DomainError messages beside the fields they name)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from catalog.choices import Network, OrgKind
+from catalog.models import Organization
+from catalog.portal.forms import date_input
+
+from ..choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, VerificationResult
+
+
+class RequestForm(forms.Form):
+    items = forms.MultipleChoiceField(
+        label=_("Data items"), choices=(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    scenario = forms.CharField(label=_("Business scenario"), widget=forms.Textarea(attrs={"rows": 2}))
+    purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 2}))
+    purpose_category = forms.ChoiceField(label=_("Purpose category"), choices=PurposeCategory.choices)
+    duty_basis = forms.CharField(label=_("Legal duty of the requester"), widget=forms.Textarea(attrs={"rows": 2}))
+    requested_until = forms.DateField(label=_("End date requested"), widget=date_input())
+    contact_name = forms.CharField(label=_("Contact"), max_length=64)
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=32, required=False)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
+    system_name = forms.CharField(label=_("Consuming business system"), max_length=128)
+    system_network = forms.ChoiceField(label=_("Network zone"), choices=Network.choices)
+    system_address = forms.CharField(label=_("System address"), max_length=255, required=False)
+    verification_subject = forms.CharField(
+        label=_("What to verify"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("For example: does this ID number match this name."),
+    )
+
+    def __init__(self, *args, resource, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].choices = [(i.code, f"{i.name} ({i.code})") for i in resource.items.all()]
+        if kind != "verification":
+            del self.fields["verification_subject"]
+
+    def service_data(self, kind: str) -> dict:
+        data = {k: v for k, v in self.cleaned_data.items()}
+        data["kind"] = kind
+        return data
+
+
+class ApproveForm(forms.Form):
+    approved_items = forms.MultipleChoiceField(
+        label=_("Items approved"), choices=(), widget=forms.CheckboxSelectMultiple
+    )
+    approved_until = forms.DateField(label=_("End date approved"), widget=date_input())
+    conditions = forms.CharField(label=_("Conditions of use"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, request_obj, item_names: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["approved_items"].choices = [(c, f"{item_names.get(c, c)} ({c})") for c in request_obj.items]
+
+
+class RejectForm(forms.Form):
+    decision_basis = forms.CharField(
+        label=_("Legal basis of the rejection"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("The law, regulation or rule the rejection relies on (Art. 23)."),
+    )
+    comment = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class TransferForm(forms.Form):
+    """Hand a request to the institution that holds the data (转交). The choices are the
+    government departments other than the user's own; the service checks the rest."""
+
+    to_org = forms.ModelChoiceField(
+        label=_("Target institution"), queryset=Organization.objects.none(), empty_label="—"
+    )
+    reason = forms.CharField(
+        label=_("Reason for the transfer"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("Required. The requester sees it in the request's timeline."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["to_org"]
+        field.queryset = (
+            Organization.objects.filter(kind=OrgKind.GOVERNMENT).exclude(pk=user.org_id).select_related("region")
+        )
+        field.label_from_instance = lambda org: f"{org.name} · {org.region.name}"
+
+
+class GrantRevokeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for revoking"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+        help_text=_("Required. The institution that holds the grant is told the reason."),
+    )
+
+
+class AnswerForm(forms.Form):
+    result = forms.ChoiceField(label=_("Result"), choices=VerificationResult.choices)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class FulfilForm(forms.Form):
+    delivery_method = forms.ChoiceField(label=_("Delivery"), choices=DeliveryMethod.choices)
+    delivery_note = forms.CharField(
+        label=_("How it was delivered"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+class DisputeOpenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you dispute the rejection?"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+
+class DisputeStepForm(forms.Form):
+    stage = forms.ChoiceField(label=_("Stage"), choices=DisputeStage.choices)
+    note = forms.CharField(
+        label=_("What was done or agreed"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+
+class DisputeResolveForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=DisputeOutcome.choices)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)

@@ -1,0 +1,120 @@
+"""Read-only, set-based figures for the data authority's dashboard (Art. 48–49 evaluation,
+sharing/portal/views.py `dashboard`). Every function takes the authority's region subtree
+and aggregates in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from catalog import calendar as wcal
+from catalog.models import Resource
+from catalog.selectors import stale_resources
+
+from ..choices import RequestStatus
+from ..models import SharingRequest
+from ..selectors import overdue_q
+
+
+def region_requests(region_ids: list[int]):
+    """Submitted requests whose requester or source lies in the region."""
+    return SharingRequest.objects.exclude(status=RequestStatus.DRAFT).filter(
+        Q(source_org__region_id__in=region_ids) | Q(requester_org__region_id__in=region_ids)
+    )
+
+
+def requests_per_month(region_ids: list[int], *, months: int = 12, now=None) -> list[dict]:
+    """[{month: date, tiers: {sharing_type: n}}] for the last `months` months."""
+    now = now or timezone.now()
+    today = wcal.local_date(now)
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    first = dt.date(index // 12, index % 12 + 1, 1)
+    rows = (
+        region_requests(region_ids)
+        .filter(submitted_at__date__gte=first)
+        .annotate(month=TruncMonth("submitted_at", tzinfo=wcal.SHANGHAI))
+        .values("month", "resource__sharing_type")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_month: dict[dt.date, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        month = row["month"].date() if isinstance(row["month"], dt.datetime) else row["month"]
+        by_month[month][row["resource__sharing_type"]] = row["n"]
+    out, month = [], first
+    for _i in range(months):
+        out.append({"month": month, "tiers": by_month.get(month, {})})
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return out
+
+
+def on_time_by_institution(region_ids: list[int]) -> list[dict]:
+    """Per source institution in the region: answered requests and how many were answered
+    by their answer deadline (`answered_late`, kept by the services at the answer)."""
+    rows = (
+        SharingRequest.objects.filter(source_org__region_id__in=region_ids, answered_late__isnull=False)
+        .values("source_org_id", "source_org__name")
+        .annotate(answered=Count("id"), late_n=Count("id", filter=Q(answered_late=True)))
+        .order_by("source_org__name")
+    )
+    out = []
+    for row in rows:
+        on_time = row["answered"] - row["late_n"]
+        out.append(
+            {
+                "org": row["source_org__name"],
+                "answered": row["answered"],
+                "on_time": on_time,
+                "rate": round(100 * on_time / row["answered"], 1) if row["answered"] else None,
+            }
+        )
+    return out
+
+
+def overdue_by_institution(region_ids: list[int], *, now=None) -> list[dict]:
+    now = now or timezone.now()
+    rows = (
+        SharingRequest.objects.filter(overdue_q(now), source_org__region_id__in=region_ids)
+        .values("source_org__name")
+        .annotate(n=Count("id"))
+        .order_by("-n", "source_org__name")
+    )
+    return [{"org": r["source_org__name"], "n": r["n"]} for r in rows]
+
+
+def average_answer_days(region_ids: list[int]) -> list[dict]:
+    """Average answer time in working days per source institution. Grouped by the distinct
+    (start date, answer date) pairs, so the calendar is consulted once per pair, not per row."""
+    pairs = list(
+        SharingRequest.objects.filter(
+            source_org__region_id__in=region_ids,
+            replied_at__isnull=False,
+            reply_started_at__isnull=False,
+            decided_by_system=False,
+        )
+        .values("source_org__name", "reply_started_at__date", "replied_at__date")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    if not pairs:
+        return []
+    first = min(p["reply_started_at__date"] for p in pairs)
+    last = max(p["replied_at__date"] for p in pairs)
+    cal = wcal.WorkingCalendar(first, max(first, last))
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for p in pairs:
+        a, b = p["reply_started_at__date"], p["replied_at__date"]
+        days = sum(1 for i in range(1, (b - a).days + 1) if cal.is_working_day(a + dt.timedelta(days=i)))
+        totals[p["source_org__name"]][0] += days * p["n"]
+        totals[p["source_org__name"]][1] += p["n"]
+    return [{"org": org, "days": round(s / n, 1), "n": n} for org, (s, n) in sorted(totals.items())]
+
+
+def stale_entries(region_ids: list[int], *, now=None):
+    return stale_resources(
+        Resource.objects.filter(region_id__in=region_ids, revision_of__isnull=True), now=now
+    ).select_related("source_org")
