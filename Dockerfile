@@ -10,7 +10,7 @@ COPY deploy/build.sh deploy/
 RUN sh deploy/build.sh deps
 COPY . .
 RUN sh deploy/build.sh app \
-    && useradd --system --home /app app && mkdir -p /app/var && chown -R app /app/var
+    && useradd --system --home /app app && mkdir -p /app/var/audit && chown -R app /app/var
 USER app
 EXPOSE 8000
 # bind, workers, threads, timeouts and request limits: config/gunicorn.py

@@ -70,8 +70,18 @@ messages: install
 	cd catalog && ../$(VENV)/bin/django-admin makemessages -l zh_Hans --no-obsolete && ../$(VENV)/bin/django-admin compilemessages -l zh_Hans
 	cd sharing && ../$(VENV)/bin/django-admin makemessages -l zh_Hans --no-obsolete && ../$(VENV)/bin/django-admin compilemessages -l zh_Hans
 
+## `make bench` runs every bench; `make bench writes` (or `make bench BENCH=writes`) the ones named
+## (catalog, sharing, events, imports, writes: tests/bench/).
+BENCH_NAMES := catalog sharing events imports writes
+BENCH ?= $(filter $(BENCH_NAMES),$(MAKECMDGOALS))
 bench: install
-	$(PY) -m tests.bench
+	$(PY) -m tests.bench $(BENCH)
+
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+.PHONY: $(BENCH_NAMES)
+$(BENCH_NAMES):
+	@:
+endif
 
 ci:
 	bash .ci/run

@@ -26,6 +26,17 @@ class CatalogConfig(AppConfig):
         post_delete.connect(_user_changed, sender=User, dispatch_uid="user-apikey-cache-delete")
         post_save.connect(_org_changed, sender=Organization, dispatch_uid="org-apikey-cache")
         signals.calendar_years_known.connect(_calendar_years_known, dispatch_uid="catalog-recompute-deadlines")
+        # The calendar's rows kept by each process (catalog.calendar.calendar_rows) are read again.
+        from django.db.models.signals import post_migrate
+
+        from .calendar import calendar_changed
+        from .models import CalendarDay, CalendarYear, DeadlinePolicy, DeadlineProfile, Region, RegionDeadlineProfile
+
+        # (a region's parent decides which deadline profile it inherits)
+        for model in (CalendarDay, CalendarYear, DeadlinePolicy, DeadlineProfile, RegionDeadlineProfile, Region):
+            post_save.connect(calendar_changed, sender=model, dispatch_uid=f"calendar-rows-{model.__name__}")
+            post_delete.connect(calendar_changed, sender=model, dispatch_uid=f"calendar-rows-del-{model.__name__}")
+        post_migrate.connect(calendar_changed, sender=self, dispatch_uid="calendar-rows-migrate")
 
 
 # Every save of a key, of its user (revocation, expiry edits in the admin, deactivation) or

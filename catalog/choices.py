@@ -25,6 +25,9 @@ class Role(models.TextChoices):
     AUTHORITY = "authority", _("Data authority officer")  # only in an authority institution
     CDO = "cdo", _("Chief data officer")  # 首席数据官: escalations, own institution's users
     AUDITOR = "auditor", _("Auditor")  # read-only audit trail and statistics
+    # 部门负责人: signs a request off before it leaves the institution where the region's policy
+    # asks for it (Order 809, 经部门负责人审核同意); the CDO may sign off too.
+    HEAD = "head", _("Department head")
 
 
 class ApiKeyScope(models.TextChoices):
@@ -35,7 +38,7 @@ class ApiKeyScope(models.TextChoices):
 
 
 class DeadlineKind(models.TextChoices):
-    """The deadlines of SPEC §5; each is one row of DeadlinePolicy."""
+    """The deadlines of SPEC §5 and §3a; each is one row of DeadlinePolicy per deadline profile."""
 
     REQUEST_REPLY = "request_reply", _("Source department answers a conditional request")
     REQUEST_FULFIL = "request_fulfil", _("Sharing completed after approval")
@@ -45,6 +48,12 @@ class DeadlineKind(models.TextChoices):
     OBJECTION_REPLY = "objection_reply", _("Source department answers a data-quality objection")
     REMINDER_BEFORE = "reminder_before", _("Reminder before any deadline")
     USAGE_FEEDBACK = "usage_feedback", _("Usage feedback on an active grant")
+    DISPUTE_STAGE = "dispute_stage", _("Each dispute stage")  # Art. 51 (our reading)
+    DEMAND_ROUTE = "demand_route", _("Data authority routes an unaddressed data demand")  # Art. 22
+    DEMAND_ANSWER = "demand_answer", _("Addressed institution answers a data demand")  # Art. 22 (our reading)
+    # Order 809 (issue 17): what the national profile adds
+    UNCONDITIONAL_SHARING = "unconditional_sharing", _("Unconditional data provided after the request")
+    EXTENSION = "extension", _("Longest extension of an answer or sharing deadline")
 
 
 class DeadlineUnit(models.TextChoices):
@@ -153,3 +162,11 @@ class CatalogTaskStatus(models.TextChoices):
     OPEN = "open", pgettext_lazy("catalog update task status", "Open")
     UPDATED = "updated", _("Catalog updated, awaiting review")
     CLOSED = "closed", _("Closed")
+
+
+class SourceConflictStatus(models.TextChoices):
+    """Art. 6(5), Art. 14: a second institution's claim to be a data element's source waits for
+    the data authority, which designates the one source."""
+
+    OPEN = "open", pgettext_lazy("source conflict status", "Open")  # with the data authority
+    DESIGNATED = "designated", _("Source designated")

@@ -21,7 +21,17 @@ from .choices import (
     SharingType,
     UpdateFrequency,
 )
-from .models import AuditEvent, CalendarDay, CatalogTask, Organization, Region, Resource, ResourceFiling, User
+from .models import (
+    AuditEvent,
+    CalendarDay,
+    CatalogTask,
+    Organization,
+    Region,
+    Resource,
+    ResourceFiling,
+    SourceConflict,
+    User,
+)
 from .validators import standard_code
 
 
@@ -203,6 +213,16 @@ class ResourceFilingFilter(df.FilterSet):
     class Meta:
         model = ResourceFiling
         fields = ["resource", "authority", "org"]
+
+
+class SourceConflictFilter(df.FilterSet):
+    status = df.CharFilter()
+    code = df.CharFilter()
+    authority = df.NumberFilter(field_name="authority_id")
+
+    class Meta:
+        model = SourceConflict
+        fields = ["status", "code", "authority"]
 
 
 def catalog_task_overdue_q(now) -> Q:

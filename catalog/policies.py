@@ -28,6 +28,7 @@ from .models import (
     Region,
     Resource,
     ResourceFiling,
+    SourceConflict,
     User,
 )
 
@@ -153,6 +154,17 @@ def visible_catalog_tasks(user) -> QuerySet[CatalogTask]:
     return qs.filter(Q(org_id=user.org_id) | Q(authority_id=user.org_id))
 
 
+def visible_source_conflicts(user) -> QuerySet[SourceConflict]:
+    """Source conflicts (Art. 6(5)): the authority that designates, the two institutions,
+    auditors and administrators."""
+    qs = SourceConflict.objects.all()
+    if is_admin(user) or has_role(user, Role.AUDITOR):
+        return qs
+    if not getattr(user, "org_id", None):
+        return qs.none()
+    return qs.filter(Q(authority_id=user.org_id) | Q(holder_id=user.org_id) | Q(claimant_id=user.org_id))
+
+
 def visible_import_jobs(user) -> QuerySet[ImportJob]:
     """Workbook import jobs: only the person who uploaded the workbook (its result lists the
     problems of their rows)."""
@@ -244,6 +256,11 @@ def _catalog_task_authority(user, obj=None) -> bool:
     return is_authority_officer(user) and (obj is None or obj.authority_id == user.org_id)
 
 
+def _source_conflict_authority(user, obj=None) -> bool:
+    """Officers of the data authority the conflict went to (common to the two institutions)."""
+    return is_authority_officer(user) and (obj is None or obj.authority_id == user.org_id)
+
+
 # Actions a signed-in person (or an administrator) takes and an API key never does: a key that
 # could mint keys would outlive itself in the keys it made. The API's permission asks this.
 PERSON_ONLY_ACTIONS = frozenset({"apikey.create"})
@@ -287,6 +304,8 @@ RULES: dict[str, Rule] = {
     "catalog_task.create": _catalog_task_creator,
     "catalog_task.complete": _catalog_task_institution,
     "catalog_task.close": _catalog_task_authority,
+    "source_conflict.view": _anyone,  # narrowed by visible_source_conflicts
+    "source_conflict.designate": _source_conflict_authority,
     "event.redispatch": lambda user, obj=None: user.is_superuser,  # the outbox admin's action (no API)
 }
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from catalog.core import prepared
 
-from . import search
+from . import search, signals
 from .choices import Classification, OpenType, ResourceStatus, SharingType, UpdateFrequency
 from .models import ITEM_FIELDS, Organization, Region, Resource
 
@@ -519,3 +519,31 @@ def read_rows(qs, bottom: int = 0, top: int | None = None) -> list[ResourceRow]:
     )
     values = read_queryset(qs).values(*names)
     return [ResourceRow(row) for row in (values[bottom:top] if top is not None else values)]
+
+
+# --- what a pending version takes from grants (Order 809) ---------------------------------------
+
+
+def revision_grant_impact(revision: Resource) -> list[dict[str, Any]]:
+    """The grants that publishing `revision` (a new version of a published entry) would narrow
+    or end: those holding items the version drops (all of them when the version is not shared).
+    Order 809: the data authority's approval of the version is its consent to these changes, so
+    its review shows them. The apps above the catalog answer through
+    signals.resource_items_removal_preview (the catalog knows no grants)."""
+    published = revision.revision_of
+    if published is None:
+        return []
+    old = list(published.items.order_by("position", "id").values_list("code", flat=True))
+    if revision.sharing_type == SharingType.NONE:
+        codes = old
+    else:
+        new = set(revision.items.values_list("code", flat=True))
+        codes = [code for code in old if code not in new]
+    if not codes:
+        return []
+    rows: list[dict[str, Any]] = []
+    for _receiver, answer in signals.resource_items_removal_preview.send(
+        sender=Resource, resource=published, codes=codes
+    ):
+        rows.extend(answer or [])
+    return rows

@@ -18,10 +18,18 @@ from django.utils.translation import gettext as _
 
 from . import audit, outbox, policies, search, signals
 from . import calendar as wcal
-from .choices import CatalogTaskStatus, DeadlineKind, OpenType, OrgKind, ResourceStatus, SharingType
+from .choices import (
+    CatalogTaskStatus,
+    DeadlineKind,
+    OpenType,
+    OrgKind,
+    ResourceStatus,
+    SharingType,
+    SourceConflictStatus,
+)
 from .codes import FRESHNESS, resource_code
 from .core.errors import InvalidTransition, RuleViolation
-from .directory.selectors import reviewing_authority
+from .directory.selectors import common_authority, reviewing_authority
 from .models import (
     ITEM_FIELDS,
     CatalogTask,
@@ -34,6 +42,7 @@ from .models import (
     ResourceItem,
     ResourceRefresh,
     ResourceVersion,
+    SourceConflict,
 )
 from .validators import STANDARD_CODE, standard_code
 
@@ -225,26 +234,164 @@ def _check_content(resource: Resource, items: list[dict[str, Any]]) -> None:
         raise RuleViolation(first, errors=errors)
 
 
-def _claim_sources(org: Organization, items: list[dict[str, Any]]) -> None:
+def _claim_sources(
+    org: Organization, items: list[dict[str, Any]], *, resource: Resource | None = None, actor=None
+) -> list[SourceConflict]:
     """One data element, one source (Art. 14): record this institution's claims on its source
-    items' codes, then refuse the first code that another institution holds (the caller's
-    transaction then undoes the claims). Claiming first makes two institutions claiming the
-    same code at once meet at its unique row: one of them finds the other's."""
+    items' codes. A code that another institution already holds is not taken from it: the
+    item is saved as not a source (`is_source` False in `items`, which the caller writes) and
+    the conflict goes to the data authority common to the two (Art. 6(5), Order 809's lead
+    source department), which designates the source (`source_conflict_designate`). A claim the
+    authority has already decided against this institution is refused (400): that decision is
+    contested as an Art. 51 dispute, not by saving again. Claiming first makes two institutions
+    claiming the same code at once meet at its unique row: one of them finds the other's."""
     codes = [i["code"] for i in items if i["is_source"]]
     if not codes:
-        return
+        return []
     DataElementSource.objects.bulk_create([DataElementSource(code=c, org=org) for c in codes], ignore_conflicts=True)
-    held = (
-        DataElementSource.objects.filter(code__in=codes).exclude(org=org).select_related("org").order_by("code").first()
-    )
-    if held is not None:
-        position = next(i for i, item in enumerate(items) if item["code"] == held.code)
-        raise RuleViolation(
-            _("The data item %(code)s already has a source institution: %(org)s (one data element, one source).")
-            % {"code": held.code, "org": held.org.name},
-            field=f"items[{position}].code",
-            code="source_conflict",
+    held = {
+        claim.code: claim
+        for claim in DataElementSource.objects.filter(code__in=codes).exclude(org=org).select_related("org__region")
+    }
+    if not held:
+        return []
+    decided = (
+        SourceConflict.objects.filter(
+            code__in=list(held),
+            claimant=org,
+            status=SourceConflictStatus.DESIGNATED,
+            designated_org_id__in=[c.org_id for c in held.values()],
         )
+        .select_related("designated_org")
+        .order_by("code")
+        .first()
+    )
+    if decided is not None and held[decided.code].org_id == decided.designated_org_id:
+        position = next(i for i, item in enumerate(items) if item["code"] == decided.code)
+        raise RuleViolation(
+            _(
+                "The data authority designated %(org)s as the source of the data item %(code)s (one data element, "
+                "one source); take it further as a dispute."
+            )
+            % {"code": decided.code, "org": decided.designated_org.name},
+            field=f"items[{position}].code",
+            code="source_designated",
+        )
+    conflicts = []
+    for item in items:
+        claim = held.get(item["code"]) if item["is_source"] else None
+        if claim is None:
+            continue
+        item["is_source"] = False  # not a source until the authority designates it
+        conflict, created = _source_conflict_open(claim=claim, claimant=org, resource=resource, actor=actor)
+        if created:
+            conflicts.append(conflict)
+    return conflicts
+
+
+def _source_conflict_open(*, claim: DataElementSource, claimant: Organization, resource: Resource | None, actor):
+    """Record the conflict (one open conflict per code and claimant) and tell the authority."""
+    existing = SourceConflict.objects.filter(code=claim.code, claimant=claimant, status=SourceConflictStatus.OPEN)
+    found = existing.first()
+    if found is not None:
+        return found, False
+    authority = common_authority(claim.org, claimant)
+    conflict = SourceConflict.objects.create(
+        code=claim.code, holder=claim.org, claimant=claimant, resource=resource, authority=authority
+    )
+    audit.record(
+        actor=actor,
+        action="source_conflict.open",
+        obj=conflict,
+        org=claimant,
+        changes=audit.diff(None, audit.snapshot(conflict, SOURCE_CONFLICT_FIELDS)),
+    )
+    _emit(
+        type="source_conflict.opened",
+        subject=conflict,
+        actor=actor,
+        org=authority or claimant,
+        payload=source_conflict_payload(conflict),
+    )
+    return conflict, True
+
+
+SOURCE_CONFLICT_FIELDS = ("code", "holder", "claimant", "resource", "authority", "status", "designated_org", "comment")
+
+
+def source_conflict_payload(conflict: SourceConflict) -> dict[str, Any]:
+    """The event payload of a source conflict (the contract of sharing/notify/recipients.py):
+    the holder as "source_org", the claimant as "org"."""
+    return {
+        "conflict": conflict.pk,
+        "code": conflict.code,
+        "name": conflict.code,
+        "source_org": conflict.holder_id,
+        "org": conflict.claimant_id,
+        "authority_org": conflict.authority_id,
+        "resource": conflict.resource_id,
+        "status": conflict.status,
+        "designated_org": conflict.designated_org_id,
+        "comment": conflict.comment,
+    }
+
+
+@transaction.atomic
+def source_conflict_designate(
+    *, actor, conflict: SourceConflict, org: Organization, comment: str = "", now: dt.datetime | None = None
+) -> SourceConflict:
+    """The data authority designates the one source of a data element (Art. 6(5), Art. 14):
+    the holder (its claim stays; the claimant's item stays not a source) or the claimant (the
+    claim moves: the claimant's item becomes the source item, every other institution's item
+    with that code stops being one). A designated conflict may be designated again, by the
+    outcome of an Art. 51 dispute over it."""
+    now = now or timezone.now()
+    conflict = SourceConflict.objects.select_for_update().select_related("holder", "claimant").get(pk=conflict.pk)
+    if org.pk not in (conflict.holder_id, conflict.claimant_id):
+        raise RuleViolation(_("Designate one of the two institutions."), field="org")
+    before = audit.snapshot(conflict, SOURCE_CONFLICT_FIELDS)
+    claim = DataElementSource.objects.select_for_update().filter(code=conflict.code).first()
+    if claim is None:
+        claim = DataElementSource.objects.create(code=conflict.code, org=org)
+    moved = claim.org_id != org.pk
+    if moved:
+        claim.org = org
+        claim.save(update_fields=["org"])
+    stale = ResourceItem.objects.filter(code=conflict.code, is_source=True).exclude(resource__source_org=org)
+    touched = set(stale.values_list("resource_id", flat=True))
+    stale.update(is_source=False)
+    if org.pk == conflict.claimant_id and conflict.resource_id:
+        ResourceItem.objects.filter(resource_id=conflict.resource_id, code=conflict.code).update(is_source=True)
+        touched.add(conflict.resource_id)
+    conflict.status = SourceConflictStatus.DESIGNATED
+    conflict.designated_org = org
+    conflict.decided_by = actor if getattr(actor, "pk", None) else None
+    conflict.decided_at = now
+    conflict.comment = (comment or "").strip()
+    conflict.save()
+    for resource in Resource.objects.filter(pk__in=touched).select_related("source_org"):
+        audit.record(
+            actor=actor,
+            action="resource.source_designated",
+            obj=resource,
+            org=resource.source_org,
+            changes={"source_item": [conflict.code, {"designated_org": org.pk}]},
+        )
+    audit.record(
+        actor=actor,
+        action="source_conflict.designate",
+        obj=conflict,
+        org=conflict.authority,
+        changes={**audit.diff(before, audit.snapshot(conflict, SOURCE_CONFLICT_FIELDS)), "claim_moved": [False, moved]},
+    )
+    _emit(
+        type="source_conflict.designated",
+        subject=conflict,
+        actor=actor,
+        org=conflict.authority or org,
+        payload={**source_conflict_payload(conflict), "claim_moved": moved},
+    )
+    return conflict
 
 
 def _source_codes(items: Iterable[dict[str, Any]]) -> set[str]:
@@ -360,7 +507,7 @@ def resource_create(
     _clean(resource)
     _index(resource, items)
     resource.save()
-    _claim_sources(source_org, items)
+    _claim_sources(source_org, items, resource=resource, actor=actor)
     _write_items(resource, items, new=True)
     audit.record(
         actor=actor,
@@ -418,7 +565,7 @@ def resource_update(
         return published
     resource.save()
     if items is not None:
-        _claim_sources(resource.source_org, new_items)
+        _claim_sources(resource.source_org, new_items, resource=resource, actor=actor)
         _write_items(resource, new_items)
         dropped = _source_codes(current_items) - _source_codes(new_items)
         if dropped:
@@ -679,6 +826,7 @@ def resource_approve(*, actor, resource: Resource, comment: str = "", now: dt.da
             "changed": sorted(changes),
         },
     )
+    signals.resource_published.send(sender=Resource, resource=target, version=target.version, actor=actor, now=now)
     if removed and target.sharing_type != SharingType.NONE:
         # the new version's items are what may be used from now on: sharing narrows its grants
         signals.resource_items_removed.send(

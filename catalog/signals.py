@@ -20,3 +20,16 @@ resource_sharing_ended = Signal()
 # The calendar now knows `years`: provisional deadlines counted in them are recomputed.
 # Sent with: sender=CalendarYear, years. Each receiver returns how many deadlines it changed.
 calendar_years_known = Signal()
+
+# Asked, not announced: what would publishing a pending version take from the apps built on the
+# catalog? Sent (outside any change) by catalog.selectors.revision_grant_impact with: sender=Resource,
+# resource (the published entry), codes (the item codes the version would drop; every code when
+# the version is not shared). Each receiver returns a list of dicts {"grant": id, "org": id,
+# "org_name": str, "items": [codes it loses], "ends": bool, "valid_until": ISO date} — the
+# authority's review shows them: its approval of the version is the consent of Order 809.
+resource_items_removal_preview = Signal()
+
+# An entry was published (a new entry, or a new version of a published one), inside the
+# approving transaction. Sent with: sender=Resource, resource (the published entry), version,
+# actor, now. Sharing closes the data demands planned on it (Art. 22).
+resource_published = Signal()

@@ -4,7 +4,13 @@ run twice. Big workbook imports run here instead of in a web worker."""
 from celery import shared_task
 from django.db import transaction
 
-from . import importexport
+from . import audit, importexport
+
+
+@shared_task(name="catalog.tasks.seal_audit", ignore_result=True)
+def seal_audit() -> None:
+    """Seal the audit rows committed since the last run and export their heads (beat, every 5 s)."""
+    audit.seal()
 
 
 @shared_task(name="catalog.tasks.run_import_job", ignore_result=True)

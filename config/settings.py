@@ -267,13 +267,31 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Request answer and sharing deadlines (Art. 23): reminders one working day before,
     # escalation approver → CDO → data authority on the working days after. Hourly.
     "scan-request-deadlines": {"task": "sharing.tasks.scan_request_deadlines", "schedule": crontab(minute=15)},
+    # Data-quality objection answer deadlines (Art. 42): reminder one working day before, then
+    # approver → CDO → data authority, as for requests. Hourly, at twenty past.
+    "scan-objection-deadlines": {"task": "sharing.tasks.scan_objection_deadlines", "schedule": crontab(minute=20)},
     # Grants: expiry at the end date, a notice two weeks before, quarterly usage feedback
     # reminders (Art. 46). Daily at 01:30, after the date has turned.
     "scan-grants": {"task": "sharing.tasks.scan_grants", "schedule": crontab(hour=1, minute=30)},
     # Each data authority's daily digest of its region (overdue answers, reviews waiting,
     # stale data, filings received). Working mornings at 08:30.
     "daily-digest": {"task": "sharing.tasks.send_daily_digests", "schedule": crontab(hour=8, minute=30)},
+    # The audit ledger: rows committed since the last run get their place and hash, and a signed
+    # head, exported to AUDIT_HEAD_SINKS. Every 5 s (a run not started within 5 s is dropped:
+    # the next one does its work); with nothing to seal it is one cheap query.
+    "seal-audit-ledger": {"task": "catalog.tasks.seal_audit", "schedule": 5.0, "options": {"expire_seconds": 5}},
 }
+
+# The audit ledger (catalog/audit.py; README "The audit ledger"). Keys of the heads' HMAC,
+# comma-separated: the first signs, all verify (rotation: put the new key first, keep the old
+# ones). Empty: one key derived from SECRET_KEY. Never stored in the database.
+AUDIT_LEDGER_KEYS = env_list("AUDIT_LEDGER_KEYS")
+# Where each signed head is also written, off the database: `file:/path/heads.jsonl` (appended,
+# fsync'd; read back by verify_audit) and `log` (a JSON line to the logger gdpd.audit.heads).
+AUDIT_HEAD_SINKS = env_list("AUDIT_HEAD_SINKS", f"file:{VAR_DIR / 'audit' / 'heads.jsonl'}")
+for _sink in AUDIT_HEAD_SINKS:
+    if _sink != "log" and not (_sink.startswith("file:") and len(_sink) > len("file:")):
+        raise ImproperlyConfigured(f"AUDIT_HEAD_SINKS: {_sink!r} is neither file:<path> nor log")
 
 # Notifications and webhooks (delivered by the Celery tasks above).
 SITE_URL = os.environ.get("SITE_URL", "")  # prefix of the links in e-mails, e.g. https://data.example.gov.cn
@@ -341,6 +359,8 @@ SPECTACULAR_SETTINGS = {
         "DisputeStatusEnum": "sharing.choices.DisputeStatus",
         "VerificationResultEnum": "sharing.choices.VerificationResult",
         "FilingReasonEnum": "sharing.choices.FilingReason",
+        "ObjectionOutcomeEnum": "sharing.choices.OBJECTION_OUTCOMES",
+        "DisputeOutcomeEnum": "sharing.choices.DisputeOutcome",
     },
 }
 

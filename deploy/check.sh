@@ -214,6 +214,7 @@ for name in ("migrate", "web", "worker", "beat"):
             value = local
         if value.startswith(("/tmp/", "/run/")):  # a container's tmpfs: a temp dir here
             value = os.environ["T"] + value
+        value = value.replace("file:/app/", f"file:{app}/")  # a sink under the image's /app (AUDIT_HEAD_SINKS)
         assert "\n" not in value, f"{name}: {key} holds a newline"
         env[key] = value
     with open(f"{out}/env.{name}", "w") as f:

@@ -18,5 +18,15 @@ class SharingConfig(AppConfig):
         signals.resource_items_removed.connect(
             receivers.resource_items_removed, dispatch_uid="sharing-grants-drop-items"
         )
+        signals.resource_items_removal_preview.connect(
+            receivers.resource_items_removal_preview, dispatch_uid="sharing-grants-losing-items"
+        )
         signals.resource_sharing_ended.connect(receivers.resource_sharing_ended, dispatch_uid="sharing-grants-end")
         signals.calendar_years_known.connect(receivers.calendar_years_known, dispatch_uid="sharing-recompute-deadlines")
+        signals.calendar_years_known.connect(
+            receivers.calendar_years_known_objections, dispatch_uid="sharing-recompute-objection-deadlines"
+        )
+        signals.resource_published.connect(receivers.resource_published, dispatch_uid="sharing-demands-satisfied")
+        signals.calendar_years_known.connect(
+            receivers.calendar_years_known_demands, dispatch_uid="sharing-recompute-demand-deadlines"
+        )

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from catalog import calendar as wcal
@@ -17,8 +17,8 @@ from catalog.core import versioned_cache
 from catalog.models import Event, Organization, Resource
 from catalog.validators import standard_code
 
-from .choices import GrantStatus, RequestStatus
-from .models import Grant, GrantUsage, SharingRequest
+from .choices import GrantStatus, ObjectionStatus, RequestStatus
+from .models import Dispute, Grant, GrantUsage, SharingRequest
 
 
 def overdue_q(now: dt.datetime) -> Q:
@@ -51,9 +51,14 @@ def grant_cache_name(org_code: str, resource_code: str) -> str:
     return f"gc:{org_code}:{resource_code}"
 
 
-def grant_cache_invalidate(*, org_id: int, resource_id: int) -> None:
-    org_code = Organization.objects.filter(pk=org_id).values_list("code", flat=True).first()
-    resource_code = Resource.objects.filter(pk=resource_id).values_list("code", flat=True).first()
+def grant_cache_invalidate(
+    *, org_id: int, resource_id: int, org_code: str | None = None, resource_code: str | None = None
+) -> None:
+    """Replace the version of the pair's cached grants (the codes are read when not given)."""
+    if org_code is None:
+        org_code = Organization.objects.filter(pk=org_id).values_list("code", flat=True).first()
+    if resource_code is None:
+        resource_code = Resource.objects.filter(pk=resource_id).values_list("code", flat=True).first()
     if org_code is not None and resource_code is not None:
         versioned_cache.invalidate(grant_cache_name(org_code, resource_code))
 
@@ -132,7 +137,49 @@ def grants_missing_feedback(*, now: dt.datetime | None = None):
     return Grant.objects.filter(status=GrantStatus.ACTIVE, valid_from__lte=end).exclude(pk__in=with_feedback)
 
 
+# --- what a new catalog version takes from grants (Order 809) ----------------------------
+
+
+def grants_losing_items(*, resource: Resource, codes: Iterable[str]) -> list[dict[str, Any]]:
+    """The running (active or suspended) grants of `resource` that hold any of `codes`: each with
+    the items it would lose and whether it would end (left with none). What the authority's
+    review of a new version shows (catalog.signals.resource_items_removal_preview)."""
+    gone = set(codes)
+    rows = []
+    running = Grant.objects.filter(resource=resource, status__in=[GrantStatus.ACTIVE, GrantStatus.SUSPENDED])
+    for grant in running.select_related("org").order_by("id"):
+        lost = [code for code in grant.items if code in gone]
+        if lost:
+            rows.append(
+                {
+                    "grant": grant.pk,
+                    "org": grant.org_id,
+                    "org_name": grant.org.name,
+                    "items": lost,
+                    "ends": len(lost) == len(grant.items),
+                    "valid_until": grant.valid_until.isoformat(),
+                }
+            )
+    return rows
+
+
 # --- a request's timeline -------------------------------------------------------------
+
+
+def clock_start(req, deadline: str) -> dt.datetime | None:
+    """When the clock of a request's `deadline` ("reply" or "fulfil") started."""
+    return req.reply_started_at if deadline == "reply" else req.replied_at
+
+
+def request_extension(req, deadline: str) -> dict | None:
+    """The extension of the request's `deadline` on its current clock, if any (a resubmission
+    or transfer starts a new answer deadline, which may be extended again). `req` is a request
+    or a list row (sharing.api.rows)."""
+    ext = (req.extensions or {}).get(deadline)
+    start = clock_start(req, deadline)
+    if not ext or start is None or not ext.get("started_at"):
+        return None
+    return ext if dt.datetime.fromisoformat(ext["started_at"]) == start else None
 
 
 def request_timeline(req: SharingRequest):
@@ -143,4 +190,325 @@ def request_timeline(req: SharingRequest):
     grant_ids = [str(pk) for pk in req.grants.values_list("pk", flat=True)]
     if grant_ids:
         subjects |= Q(subject_type="sharing.grant", subject_id__in=grant_ids)
+    # Art. 51 disputes over the request (a refusal, an overdue answer) or over its grants' revocation.
+    dispute_ids = [
+        str(pk) for pk in Dispute.objects.filter(Q(request=req) | Q(grant__request=req)).values_list("pk", flat=True)
+    ]
+    if dispute_ids:
+        subjects |= Q(subject_type="sharing.dispute", subject_id__in=dispute_ids)
     return Event.objects.filter(subjects).select_related("actor").order_by("occurred_at", "id")
+
+
+def dispute_timeline(dispute: Dispute):
+    """A dispute's own events, oldest first (its page shows them; a dispute about a request also
+    shows in the request's timeline)."""
+    return (
+        Event.objects.filter(subject_type="sharing.dispute", subject_id=str(dispute.pk))
+        .select_related("actor")
+        .order_by("occurred_at", "id")
+    )
+
+
+# --- Data-quality objections (Art. 16-17, 41-43) ---
+
+
+def objection_timeline(objection):
+    """An objection's own events, oldest first: filed, forwarded (each with its new addressee
+    and deadline), reminded, escalated, answered, and the notices of a correction."""
+    return (
+        Event.objects.filter(subject_type="sharing.objection", subject_id=str(objection.pk))
+        .select_related("actor")
+        .order_by("occurred_at", "id")
+    )
+
+
+def objection_statistics(queryset, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Per answering institution (the one an objection is addressed to now, or that answered it)
+    of `queryset`: received, open, overdue now, answered, answered on time (by the deadline that
+    ran at the answer) and the rate, corrected, not an error, and the average working days from
+    filing to correction. With the totals over every institution."""
+    now = now or timezone.now()
+    rows = (
+        queryset.order_by()
+        .values("source_org_id", "source_org__name")
+        .annotate(
+            received=Count("id"),
+            open=Count("id", filter=Q(status=ObjectionStatus.SUBMITTED)),
+            overdue=Count("id", filter=Q(status=ObjectionStatus.SUBMITTED, reply_due_at__lt=now)),
+            answered=Count("id", filter=Q(answered_late__isnull=False)),
+            late=Count("id", filter=Q(answered_late=True)),
+            corrected=Count("id", filter=Q(status=ObjectionStatus.CORRECTED)),
+            not_error=Count("id", filter=Q(status=ObjectionStatus.NOT_ERROR)),
+        )
+        .order_by("source_org__name", "source_org_id")
+    )
+    # Working days to correct, grouped by (filing date, answer date) so that the calendar is
+    # consulted once per pair.
+    days: dict[int, list[int]] = {}
+    pairs = (
+        queryset.order_by()
+        .filter(status=ObjectionStatus.CORRECTED, replied_at__isnull=False)
+        .values_list("source_org_id", "submitted_at", "replied_at")
+    )
+    memo: dict[tuple[dt.date, dt.date], int] = {}
+    for org_id, filed, answered in pairs:
+        key = (wcal.local_date(filed), wcal.local_date(answered))
+        if key not in memo:
+            memo[key] = max(wcal.working_days_between(*key), 0)
+        days.setdefault(org_id, []).append(memo[key])
+
+    def _rate(on_time: int, answered: int) -> float | None:
+        return round(100 * on_time / answered, 1) if answered else None
+
+    def _avg(values: list[int]) -> float | None:
+        return round(sum(values) / len(values), 1) if values else None
+
+    institutions = []
+    for row in rows:
+        on_time = row["answered"] - row["late"]
+        institutions.append(
+            {
+                "org": row["source_org_id"],
+                "org_name": row["source_org__name"],
+                "received": row["received"],
+                "open": row["open"],
+                "overdue": row["overdue"],
+                "answered": row["answered"],
+                "on_time": on_time,
+                "on_time_rate": _rate(on_time, row["answered"]),
+                "corrected": row["corrected"],
+                "not_error": row["not_error"],
+                "avg_days_to_correct": _avg(days.get(row["source_org_id"], [])),
+            }
+        )
+    keys = ("received", "open", "overdue", "answered", "on_time", "corrected", "not_error")
+    totals: dict[str, Any] = {key: sum(r[key] for r in institutions) for key in keys}
+    totals["on_time_rate"] = _rate(totals["on_time"], totals["answered"])
+    totals["avg_days_to_correct"] = _avg([d for values in days.values() for d in values])
+    return {"totals": totals, "institutions": institutions}
+
+
+# --- The data demand list (Art. 22) ---------------------------------------------------------
+
+from django.utils.translation import gettext_lazy  # noqa: E402
+
+from catalog.directory.selectors import region_subtree_ids  # noqa: E402
+from catalog.models import Region  # noqa: E402
+
+from .choices import DEMAND_OPEN_STATUSES, DemandStatus  # noqa: E402
+
+
+def demand_region(value) -> Region | None:
+    """A region by id or by its GB/T 2260 code (6 digits), else None."""
+    text = str(value or "").strip()
+    if not text.isdigit():
+        return None
+    if len(text) == 6:
+        return Region.objects.filter(code=text).first()
+    return Region.objects.filter(pk=int(text)).first()
+
+
+def demand_flag(value: str | None) -> bool | None:
+    """A yes/no query parameter: None when absent or empty."""
+    if value in (None, ""):
+        return None
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
+def demand_filter_params(params) -> dict:
+    """The list filters of a query string, for demands_filter (the API and the portal alike)."""
+    org = str(params.get("org") or "")
+    status = params.get("status") or ""
+    return {
+        "region": demand_region(params.get("region")),
+        "org": int(org) if org.isdigit() else None,
+        "status": status if status in DemandStatus.values else "",
+        "open_data": demand_flag(params.get("open_data")),
+        "overdue": demand_flag(params.get("overdue")),
+    }
+
+
+def demands_filter(
+    qs, *, region: Region | None = None, org=None, status: str = "", open_data: bool | None = None, overdue=None
+):
+    """Demands narrowed by region (the requester's or the addressee's, with the regions below it),
+    institution (requester or addressee), status, the open-data wish and being overdue now."""
+    if region is not None:
+        regions = region_subtree_ids(region.pk)
+        qs = qs.filter(Q(requester_org__region_id__in=regions) | Q(addressee_org__region_id__in=regions))
+    if org:
+        qs = qs.filter(Q(requester_org_id=org) | Q(addressee_org_id=org))
+    if status:
+        qs = qs.filter(status=status)
+    if open_data is not None:
+        qs = qs.filter(open_data=open_data)
+    if overdue:
+        now = timezone.now()
+        qs = qs.filter(
+            Q(status=DemandStatus.ROUTING, route_due_at__lt=now)
+            | Q(status=DemandStatus.OPEN, answer_due_at__lt=now)
+            | Q(status=DemandStatus.PLANNED, plan_due_at__lt=now)
+        )
+    return qs
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def demand_statistics(qs) -> dict[str, Any]:
+    """The demand-satisfaction rate (satisfied ÷ answered, %) and the on-time share of the answers
+    (%), per addressed institution and per its region, with totals, over the demands in `qs`."""
+    counts = {
+        "received": Count("id"),
+        "open": Count("id", filter=Q(status__in=DEMAND_OPEN_STATUSES) & ~Q(status=DemandStatus.PLANNED)),
+        "answered": Count("id", filter=Q(answered_at__isnull=False)),
+        "on_time": Count("id", filter=Q(answered_at__isnull=False, answered_late=False)),
+        "satisfied": Count("id", filter=Q(status=DemandStatus.SATISFIED)),
+        "planned": Count("id", filter=Q(status=DemandStatus.PLANNED)),
+        "refused": Count("id", filter=Q(status=DemandStatus.REFUSED)),
+        "open_data": Count("id", filter=Q(open_data=True)),
+    }
+    keys = list(counts)
+
+    def _rates(row: dict) -> dict:
+        row["satisfaction_rate"] = _percent(row["satisfied"], row["answered"])
+        row["on_time_rate"] = _percent(row["on_time"], row["answered"])
+        return row
+
+    addressed = qs.filter(addressee_org__isnull=False).order_by()
+    by_org = [
+        _rates(
+            {
+                "org": r["addressee_org_id"],
+                "org_name": r["addressee_org__name"],
+                "region": r["addressee_org__region_id"],
+                "region_name": r["addressee_org__region__name"],
+                **{k: r[k] for k in keys},
+            }
+        )
+        for r in addressed.values(
+            "addressee_org_id", "addressee_org__name", "addressee_org__region_id", "addressee_org__region__name"
+        )
+        .annotate(**counts)
+        .order_by("addressee_org__region__code", "addressee_org__name")
+    ]
+    by_region = [
+        _rates(
+            {
+                "region": r["addressee_org__region_id"],
+                "region_code": r["addressee_org__region__code"],
+                "region_name": r["addressee_org__region__name"],
+                **{k: r[k] for k in keys},
+            }
+        )
+        for r in addressed.values(
+            "addressee_org__region_id", "addressee_org__region__code", "addressee_org__region__name"
+        )
+        .annotate(**counts)
+        .order_by("addressee_org__region__code")
+    ]
+    totals = _rates(qs.order_by().aggregate(**counts))
+    totals["routing"] = qs.filter(status=DemandStatus.ROUTING).count()
+    return {"totals": totals, "by_region": by_region, "institutions": by_org}
+
+
+DEMAND_EXPORT_COLUMNS = (
+    ("id", gettext_lazy("ID")),
+    ("created_at", gettext_lazy("Registered")),
+    ("requester", gettext_lazy("Requesting institution")),
+    ("addressee", gettext_lazy("Addressed institution")),
+    ("region", gettext_lazy("Region")),
+    ("title", gettext_lazy("Data wanted")),
+    ("wanted_items", gettext_lazy("Data items wanted")),
+    ("scenario", gettext_lazy("Business scenario")),
+    ("wanted_by", gettext_lazy("Wanted by")),
+    ("open_data", gettext_lazy("Open data")),
+    ("status", gettext_lazy("Status")),
+    ("answer", gettext_lazy("Answer")),
+    ("due_at", gettext_lazy("Due")),
+    ("answered_at", gettext_lazy("Answered")),
+    ("on_time", gettext_lazy("On time")),
+    ("resource", gettext_lazy("Catalog entry")),
+    ("planned_by", gettext_lazy("To be cataloged by")),
+    ("refusal_basis", gettext_lazy("Legal basis of the refusal")),
+)
+
+
+def demand_export_rows(qs) -> Iterable[list]:
+    """One row per demand, in DEMAND_EXPORT_COLUMNS order (times local, to the minute)."""
+
+    def _t(value):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    qs = qs.select_related("requester_org", "addressee_org__region", "requester_org__region", "resource")
+    for d in qs.order_by("-created_at", "-id").iterator(chunk_size=500):
+        region = (d.addressee_org or d.requester_org).region
+        yield [
+            d.pk,
+            _t(d.created_at),
+            d.requester_org.name,
+            d.addressee_org.name if d.addressee_org else "",
+            region.name,
+            d.title,
+            d.wanted_items,
+            d.scenario,
+            d.wanted_by.isoformat(),
+            "✓" if d.open_data else "",
+            str(d.get_status_display()),
+            str(d.get_answer_display()) if d.answer else "",
+            _t(d.due_at),
+            _t(d.answered_at),
+            "" if d.answered_late is None else ("✗" if d.answered_late else "✓"),
+            f"{d.resource.code} {d.resource.name}" if d.resource else "",
+            d.planned_by.isoformat() if d.planned_by else "",
+            d.refusal_basis,
+        ]
+
+
+def demand_export_xlsx(qs, *, statistics: dict | None = None) -> bytes:
+    """The demands of `qs` as an Excel workbook (formula-like text kept as text): a sheet of the
+    demands and, with `statistics` (demand_statistics), a sheet of the rates per institution."""
+    import io
+
+    from openpyxl import Workbook
+
+    from catalog.core.spreadsheets import xlsx_row
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "demands"
+    ws.append([str(label) for _key, label in DEMAND_EXPORT_COLUMNS])
+    for row in demand_export_rows(qs):
+        ws.append(xlsx_row(ws, row))
+    if statistics is not None:
+        ws = wb.create_sheet("satisfaction")
+        ws.append(
+            [
+                str(gettext_lazy("Region")),
+                str(gettext_lazy("Addressed institution")),
+                str(gettext_lazy("Received")),
+                str(gettext_lazy("Answered")),
+                str(gettext_lazy("Satisfied")),
+                str(gettext_lazy("Satisfaction rate (%)")),
+                str(gettext_lazy("On-time rate (%)")),
+            ]
+        )
+        for r in statistics["institutions"]:
+            ws.append(
+                xlsx_row(
+                    ws,
+                    [
+                        r["region_name"],
+                        r["org_name"],
+                        r["received"],
+                        r["answered"],
+                        r["satisfied"],
+                        r["satisfaction_rate"],
+                        r["on_time_rate"],
+                    ],
+                )
+            )
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

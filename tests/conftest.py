@@ -34,9 +34,16 @@ def ensure_seed_data() -> None:
 
     if Region.objects.exists() and CalendarYear.objects.exists():
         return
+    profiles = importlib.import_module("catalog.migrations.0020_deadline_profiles")
+    profiles.create_profiles(apps, None)  # the deadline profiles the policy rows belong to
     importlib.import_module("catalog.migrations.0002_seed").seed(apps, None)
+    profiles.seed(apps, None)
 
 
+# Every transactional test is marked `serialized_rollback=True`: its flush at the end then leaves
+# out the content types and permissions that post_migrate would recreate (with new ids), and the
+# next serialized test restores the saved ones itself. A transactional test without it makes the
+# next serialized test on the same worker fail on django_content_type's unique key.
 @pytest.fixture(autouse=True)
 def _seed_for_transactional_tests(request):
     marker = request.node.get_closest_marker("django_db")

@@ -8,6 +8,8 @@ The administrator gets 200 everywhere (an add page a model does not offer: 403);
 gets the catalog section (tests/catalog/resources/test_catalog_admin_tasks.py) and 403 for the
 rest, or a redirect when an object is outside what the officer may see."""
 
+import datetime as dt
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -16,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 
+from catalog import audit
 from catalog import services as catalog_services
 from catalog.choices import Role
 from catalog.directory import services as directory_services
@@ -72,6 +75,28 @@ def world(
         sharing_services.grant_usage_report(
             actor=requester, grant=grant, period_start=grant.valid_from, period_end=grant.valid_from, call_count=12
         )
+        sharing_services.grant_revoke(actor=approver, grant=grant, reason="数据源调整")  # a GrantChange (Order 809)
+        sharing_services.objection_file(actor=requester, resource=published, description="户籍地址有误")  # Art. 42
+        twice = SharingRequestFactory(actor=requester, resource=published, status="submitted")  # Order 809
+        sharing_services.request_return(actor=approver, request=twice, missing=["依据"], comment="补")
+        sharing_services.request_submit(actor=requester, request=twice)
+        sharing_services.request_return_consent_ask(actor=approver, request=twice, missing=["承诺书"], comment="再补")
+        sharing_services.demand_create(  # the data demand list (Art. 22)
+            actor=requester,
+            requester_org=requester.org,
+            addressee_org=source_org,
+            data={
+                **dict.fromkeys(("title", "description", "reason", "duty_basis", "scenario", "contact_name"), "不动产"),
+                "wanted_by": timezone.localdate() + dt.timedelta(days=30),
+                "use_until": timezone.localdate() + dt.timedelta(days=365),
+            },
+        )
+        claimed = published.items.order_by("position").first()
+        EntryFactory(  # a second claim on a data element: a source conflict (Art. 6(5))
+            source_org=requester.org,
+            actor=requester,
+            items=[{"code": claimed.code, "name": claimed.name, "data_type": claimed.data_type}],
+        )
     hook = webhook_create(
         actor=admin_user, org=requester.org, url="http://127.0.0.1:9/hook", event_types=["*"], allow_private=True
     )
@@ -90,6 +115,7 @@ def world(
     SolarSchedule.objects.get_or_create(event="sunrise", latitude=23.13, longitude=113.26)
     ClockedSchedule.objects.create(clocked_time=timezone.now())
     PeriodicTask.objects.get_or_create(name="crawl-test", defaults={"task": "noop", "interval": interval})
+    audit.seal()  # the ledger's heads (exported after commit: never, inside the test's transaction)
     assert AuditEvent.objects.exists() and Notification.objects.exists()
     return {"admin": admin_user, "officer": authority_user}
 

@@ -8,6 +8,7 @@ Each call runs in a savepoint that is rolled back, so destructive calls leave th
 intact for the next role.
 """
 
+import datetime as dt
 from urllib.parse import urlencode
 
 import pytest
@@ -58,6 +59,7 @@ ADMIN = {"admin"}
 AUDIT_READERS = {"admin", "own_cdo", "authority", "auditor", "other_authority"}
 # A platform administrator sees every entry but does none of the catalog's legal acts.
 CATALOG_STAFF = {"own_staff", "other_staff"}
+DISPUTE_SIDES = {"own_staff", "own_approver", "own_cdo", "other_staff"}
 GRANT_CHECKERS = {"admin", "auditor", "own_staff", "own_approver", "own_cdo", "other_staff"}
 
 # (method, path) → (target object key or None, {actor: expected})
@@ -107,6 +109,7 @@ MATRIX = {
     ("POST", "/api/v1/resources/{pk}/return/"): ("resource", only({"authority"})),
     ("POST", "/api/v1/resources/{pk}/retire/"): ("resource", only({"own_staff", "authority"})),
     ("GET", "/api/v1/resources/{pk}/versions/"): ("resource", everyone()),
+    ("GET", "/api/v1/resources/{pk}/grant-impact/"): ("resource", everyone()),
     ("GET", "/api/v1/resources/{pk}/refreshes/"): ("resource", everyone()),
     ("POST", "/api/v1/resources/{pk}/refreshes/"): ("resource", only({"own_staff", "own_approver", "own_cdo"})),
     ("GET", "/api/v1/resources/export/"): (None, everyone()),
@@ -149,8 +152,17 @@ MATRIX = {
     ("POST", "/api/v1/sharing-requests/{pk}/withdraw/"): ("request", only({"other_staff"}, own_staff=404)),
     **{
         ("POST", f"/api/v1/sharing-requests/{{pk}}/{verb}/"): ("request", only({"own_approver"}, own_staff=404))
-        for verb in ("approve", "reject", "return", "transfer", "fulfil", "answer")
+        for verb in ("approve", "reject", "return", "transfer", "fulfil", "answer", "extend")
     },
+    # Order 809: a second return is asked by the source's approver and decided by the authority
+    # reviewing the source; the requesting institution's head or CDO signs a request off (the
+    # request here is already submitted: nobody of the matrix is its requester's head or CDO).
+    ("POST", "/api/v1/sharing-requests/{pk}/return-consent/"): ("request", only({"own_approver"}, own_staff=404)),
+    ("POST", "/api/v1/sharing-requests/{pk}/sign-off/"): ("request", only(set(), own_staff=404)),
+    ("GET", "/api/v1/return-consents/"): (None, everyone()),
+    ("GET", "/api/v1/return-consents/{pk}/"): ("return_consent", everyone(other_authority=404)),
+    ("POST", "/api/v1/return-consents/{pk}/consent/"): ("return_consent", only({"authority"}, other_authority=404)),
+    ("POST", "/api/v1/return-consents/{pk}/refuse/"): ("return_consent", only({"authority"}, other_authority=404)),
     ("GET", "/api/v1/grants/"): (None, everyone()),
     # Asked about the grant's pair (other institution, own resource): its parties, those who read
     # every grant and keys of the gateway scope (tests/sharing/requests/test_grant_check.py).
@@ -158,6 +170,15 @@ MATRIX = {
     ("POST", "/api/v1/grants/check/"): (None, only(GRANT_CHECKERS)),
     ("GET", "/api/v1/grants/{pk}/"): ("grant", everyone()),
     ("POST", "/api/v1/grants/{pk}/revoke/"): ("grant", only({"own_approver"})),
+    # Order 809: a source asks, the authority of the source's region decides; the grantee extends
+    ("POST", "/api/v1/grants/{pk}/suspend/"): ("grant", only({"own_approver"})),
+    ("POST", "/api/v1/grants/{pk}/lift/"): ("suspended_grant", only({"authority"})),
+    ("POST", "/api/v1/grants/{pk}/extend/"): ("grant", only({"other_staff"})),
+    ("GET", "/api/v1/grant-changes/"): (None, everyone()),
+    ("POST", "/api/v1/grant-changes/"): (None, only({"own_approver", "other_staff"})),
+    ("GET", "/api/v1/grant-changes/{pk}/"): ("grant_change", everyone()),
+    ("POST", "/api/v1/grant-changes/{pk}/approve/"): ("grant_change", only({"authority"})),
+    ("POST", "/api/v1/grant-changes/{pk}/refuse/"): ("grant_change", only({"authority"})),
     ("GET", "/api/v1/grants/{pk}/usage/"): ("grant", only({"other_staff"})),
     ("POST", "/api/v1/grants/{pk}/usage/"): ("grant", only({"other_staff"})),
     ("GET", "/api/v1/request-filings/"): (None, everyone()),
@@ -165,8 +186,42 @@ MATRIX = {
     ("GET", "/api/v1/disputes/"): (None, everyone()),
     ("POST", "/api/v1/disputes/"): (None, only({"own_staff", "other_staff"})),
     ("GET", "/api/v1/disputes/{pk}/"): ("dispute", everyone(other_authority=404)),
-    ("POST", "/api/v1/disputes/{pk}/steps/"): ("dispute", only({"authority"}, other_authority=404)),
+    # Art. 51: both sides (source: own, requester: other) record negotiation steps and may ask for
+    # the authority's coordination; only the common authority (the province's) resolves.
+    ("POST", "/api/v1/disputes/{pk}/steps/"): ("dispute", only(DISPUTE_SIDES | {"authority"}, other_authority=404)),
+    ("POST", "/api/v1/disputes/{pk}/advance/"): ("dispute", only(DISPUTE_SIDES | {"authority"}, other_authority=404)),
     ("POST", "/api/v1/disputes/{pk}/resolve/"): ("dispute", only({"authority"}, other_authority=404)),
+    # Art. 6(5) source conflicts: the holder (own), the claimant (other) and the common authority
+    ("GET", "/api/v1/source-conflicts/"): (None, everyone()),
+    ("GET", "/api/v1/source-conflicts/{pk}/"): ("source_conflict", everyone(other_authority=404)),
+    ("POST", "/api/v1/source-conflicts/{pk}/designate/"): (
+        "source_conflict",
+        only({"authority"}, other_authority=404),
+    ),
+    # the data demand list (Art. 22): other_staff's institution (Shenzhen) asks own institution; its
+    # Shenzhen authority (other_authority) routes the unaddressed one; the addressee's approvers answer
+    ("GET", "/api/v1/demands/"): (None, everyone()),
+    ("POST", "/api/v1/demands/"): (None, only({"own_staff", "other_staff"})),
+    ("GET", "/api/v1/demands/statistics/"): (None, everyone()),
+    ("GET", "/api/v1/demands/export/"): (None, everyone()),
+    ("GET", "/api/v1/demands/{pk}/"): ("demand", everyone()),
+    ("GET", "/api/v1/demands/{pk}/events/"): ("demand", everyone()),
+    ("POST", "/api/v1/demands/{pk}/answer/"): ("demand", only({"own_approver", "own_cdo"})),
+    ("POST", "/api/v1/demands/{pk}/link/"): ("demand", only({"own_approver", "own_cdo"})),
+    ("POST", "/api/v1/demands/{pk}/route/"): (
+        "demand_routing",
+        only({"other_authority"}, own_staff=404, own_approver=404, own_cdo=404),
+    ),
+    # data-quality objections (Art. 16-17, 41-43): other_staff's institution (a grantee) objects to
+    # own institution's entry; staff and authority officers file (the service decides the footing);
+    # the approvers of the institution it is addressed to answer or forward
+    ("GET", "/api/v1/objections/"): (None, everyone()),
+    ("POST", "/api/v1/objections/"): (None, only({"own_staff", "other_staff", "authority", "other_authority"})),
+    ("GET", "/api/v1/objections/statistics/"): (None, everyone()),
+    ("GET", "/api/v1/objections/{pk}/"): ("objection", everyone()),
+    ("GET", "/api/v1/objections/{pk}/events/"): ("objection", everyone()),
+    ("POST", "/api/v1/objections/{pk}/answer/"): ("objection", only({"own_approver"})),
+    ("POST", "/api/v1/objections/{pk}/forward/"): ("objection", only({"own_approver"})),
     # notifications: one's own inbox only; webhooks: the own institution's, managed by staff/CDO
     ("GET", "/api/v1/notifications/"): (None, everyone()),
     ("GET", "/api/v1/notifications/unread-count/"): (None, everyone()),
@@ -251,9 +306,25 @@ def world(db):
         "approver": users["own_approver"],
     }
     req = SharingRequestFactory(**asked, status="submitted")
+    returned = SharingRequestFactory(**asked, status="submitted")
+    ss.request_return(actor=users["own_approver"], request=returned, missing=["材料"], comment="补")
+    ss.request_submit(actor=users["other_staff"], request=returned)
+    return_consent = ss.request_return_consent_ask(
+        actor=users["own_approver"], request=returned, missing=["材料"], comment="再补"
+    )
     granted = SharingRequestFactory(**asked, status="fulfilled")
+    change = ss.grant_revoke(actor=users["own_approver"], grant=granted.grants.get(), reason="矩阵")
+    suspended = SharingRequestFactory(**asked, status="fulfilled").grants.get()
+    ss.grant_suspend(actor=users["own_approver"], grant=suspended, reason="安全事件")
     rejected = SharingRequestFactory(**asked, status="rejected")
     dispute = ss.dispute_open(actor=users["other_staff"], request=rejected, reason="异议")
+    objection = ss.objection_file(actor=users["other_staff"], resource=resource, description="矩阵异议")
+    claimed = EntryFactory(source_org=other, **{**base, "name": "重复数源"}, items=[{"code": "MX1", "name": "重复"}])
+    conflict = claimed.source_conflicts.get()
+    wish = {"title": "需求", "description": "d", "reason": "r", "duty_basis": "b", "scenario": "s", "contact_name": "c"}
+    wish.update(wanted_by=dt.date.today() + dt.timedelta(days=30), use_until=dt.date.today() + dt.timedelta(days=365))
+    demand = ss.demand_create(actor=users["other_staff"], requester_org=other, addressee_org=own, data=wish)
+    demand_routing = ss.demand_create(actor=users["other_staff"], requester_org=other, data=wish)
     directory_services.organization_update(actor=users["admin"], org=own, data={"name": "广东省公安厅(矩阵)"})
     key, _raw = directory_services.api_key_create(actor=None, user=users["own_staff"])
     event = Event.objects.filter(subject_type="sharing.sharingrequest").first()
@@ -275,8 +346,15 @@ def world(db):
         "task": {"pk": task.pk},
         "request": {"pk": req.pk},
         "grant": {"pk": granted.grants.get().pk},
+        "grant_change": {"pk": change.pk},
+        "return_consent": {"pk": return_consent.pk},
+        "suspended_grant": {"pk": suspended.pk},
         "filing": {"pk": req.filings.get(authority=gd_authority).pk},
         "dispute": {"pk": dispute.pk},
+        "objection": {"pk": objection.pk},
+        "source_conflict": {"pk": conflict.pk},
+        "demand": {"pk": demand.pk},
+        "demand_routing": {"pk": demand_routing.pk},
         "notification": {"pk": notification.pk},
         "webhook": {"pk": hook.pk},
     }

@@ -16,13 +16,13 @@ from .base import ServiceAdminMixin, run_allowed
 
 @admin.register(Region)
 class RegionAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ["code", "name", "level", "parent"]
-    list_filter = ["level"]
+    list_display = ["code", "name", "level", "parent", "requires_signoff"]
+    list_filter = ["level", "requires_signoff"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["parent"]
 
     def save_model(self, request, obj, form, change):
-        fields = ("code", "name", "level", "parent")
+        fields = ("code", "name", "level", "parent", "requires_signoff")
         if change:
             obj.refresh_from_db()
             data = {f: form.cleaned_data[f] for f in form.changed_data if f in fields}

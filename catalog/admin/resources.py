@@ -22,7 +22,17 @@ from catalog.core.errors import DomainError
 
 from .. import importexport, policies, selectors, services, tasks
 from ..filters import catalog_task_overdue_q
-from ..models import CatalogTask, Organization, Resource, ResourceFiling, ResourceItem, ResourceRefresh, ResourceVersion
+from ..models import (
+    CatalogTask,
+    Organization,
+    Resource,
+    ResourceFiling,
+    ResourceItem,
+    ResourceRefresh,
+    ResourceVersion,
+    SourceConflict,
+)
+from .base import ReadOnlyAdmin, run_allowed
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -440,3 +450,38 @@ class CatalogTaskAdmin(ResourceFilingAdmin):
             lambda t, comment: services.catalog_task_close(actor=request.user, task=t, comment=comment),
             form_class=OptionalCommentForm,
         )
+
+
+@admin.register(SourceConflict)
+class SourceConflictAdmin(ReadOnlyAdmin):
+    """Art. 6(5): claims on a data element another institution holds, for the common data
+    authority to designate the source (the actions call catalog.services as the policy allows)."""
+
+    list_display = ["code", "holder", "claimant", "authority", "status", "designated_org", "created_at", "decided_at"]
+    list_filter = ["status", ("authority", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["code", "holder__name", "claimant__name"]
+    list_select_related = ["holder", "claimant", "authority", "designated_org"]
+    actions = ["designate_holder", "designate_claimant"]
+
+    def get_queryset(self, request):
+        return policies.visible_source_conflicts(request.user)
+
+    def _designate(self, request, queryset, side: str):
+        run_allowed(
+            self,
+            request,
+            queryset,
+            "source_conflict.designate",
+            lambda c: services.source_conflict_designate(
+                actor=request.user, conflict=c, org=getattr(c, side), comment=str(_("Designated in the admin"))
+            ),
+            _("%(n)d designated."),
+        )
+
+    @admin.action(description=_("Designate the current source (the claim stays)"))
+    def designate_holder(self, request, queryset):
+        self._designate(request, queryset, "holder")
+
+    @admin.action(description=_("Designate the claimant (the claim moves)"))
+    def designate_claimant(self, request, queryset):
+        self._designate(request, queryset, "claimant")

@@ -17,6 +17,7 @@ resource_router.register("resources", resources.ResourceViewSet, basename="resou
 resource_router.register("resource-filings", resources.ResourceFilingViewSet, basename="resource-filing")
 resource_router.register("catalog-tasks", resources.CatalogTaskViewSet, basename="catalog-task")
 resource_router.register("import-jobs", resources.ImportJobViewSet, basename="import-job")
+resource_router.register("source-conflicts", resources.SourceConflictViewSet, basename="source-conflict")
 
 urlpatterns = [
     path("me/", directory.MeView.as_view(), name="me"),

@@ -58,6 +58,12 @@ def version(found: dict[str, Any], name: str) -> str | None:
     return current
 
 
+def current_version(name: str) -> str | None:
+    """The current version of `name` alone (one round trip), created when there is none yet
+    (None when the cache is down); for entries a process keeps in its own memory."""
+    return version({f"v:{name}": cache.get(f"v:{name}")}, name)
+
+
 def current(found: dict[str, Any], name: str) -> str | None:
     """The current version from a get_many result, or None when there is none (nothing made)."""
     return found.get(f"v:{name}")

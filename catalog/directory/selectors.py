@@ -1,5 +1,6 @@
 """Reads of the directory that every app leans on: the data authority of an institution, the
-provincial authority, the people of an institution by role, the regions under a region."""
+authority common to two institutions, the provincial authority, the people of an institution
+by role, the regions under a region."""
 
 from __future__ import annotations
 
@@ -26,6 +27,21 @@ def reviewing_authority_id(org_id) -> int | None:
     org = Organization.objects.select_related("region").filter(pk=org_id).first() if org_id else None
     authority = reviewing_authority(org) if org is not None else None
     return authority.pk if authority is not None else None
+
+
+def common_authority(org_a: Organization, org_b: Organization) -> Organization | None:
+    """The data authority common to two institutions (Art. 51; SPEC §3a): the authority of the
+    lowest region that contains both regions (the nearest one above it that has an authority).
+    Two bureaus of one city → that city's authority; a county and its city → the city's; a
+    Shenzhen and a Guangzhou institution, or a provincial and a city one → the province's."""
+    chain_a = [org_a.region, *org_a.region.ancestors()]
+    above_b = {org_b.region_id, *(r.pk for r in org_b.region.ancestors())}
+    common = next((i for i, region in enumerate(chain_a) if region.pk in above_b), None)
+    if common is None:
+        return None
+    chain = chain_a[common:]
+    found = {a.region_id: a for a in Organization.objects.filter(kind=OrgKind.AUTHORITY, region__in=chain)}
+    return next((found[r.pk] for r in chain if r.pk in found), None)
 
 
 def provincial_authority() -> Organization | None:

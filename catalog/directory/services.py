@@ -25,7 +25,7 @@ from ..core import versioned_cache
 from ..core.errors import Forbidden, RuleViolation
 from ..models import ApiKey, Organization, Region, User, UserRole
 
-REGION_FIELDS = ("code", "name", "level", "parent")
+REGION_FIELDS = ("code", "name", "level", "parent", "requires_signoff")
 ORG_FIELDS = ("code", "name", "kind", "region", "parent")
 USER_FIELDS = ("username", "email", "org", "is_active", "is_staff", "first_name", "last_name")
 
@@ -58,8 +58,10 @@ def _check_region_hierarchy(region: Region) -> None:
 
 
 @transaction.atomic
-def region_create(*, actor, code: str, name: str, level: str, parent: Region | None = None) -> Region:
-    region = Region(code=code, name=name, level=level, parent=parent)
+def region_create(
+    *, actor, code: str, name: str, level: str, parent: Region | None = None, requires_signoff: bool | None = None
+) -> Region:
+    region = Region(code=code, name=name, level=level, parent=parent, requires_signoff=requires_signoff)
     _full_clean(region)
     _check_region_hierarchy(region)
     region.save()

@@ -25,6 +25,14 @@ class Region(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # Order 809 (经部门负责人审核同意): whether a sharing request of an institution in this region
+    # leaves it only after its head (or CDO) signs it off. Empty: as the region above (none: no).
+    requires_signoff = models.BooleanField(
+        _("requests need the department head's sign-off"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: as the region above it (and no sign-off where no region above says so)"),
+    )
 
     class Meta:
         verbose_name = _("region")
@@ -41,6 +49,14 @@ class Region(models.Model):
     def subtree_prefix(self) -> str:
         """The code prefix that the region and every division below it share (GB/T 2260)."""
         return {RegionLevel.PROVINCE: self.code[:2], RegionLevel.CITY: self.code[:4]}.get(self.level, self.code)
+
+    def requires_signoff_effective(self) -> bool:
+        """The sign-off policy in force here: this region's own setting, else the nearest region
+        above that has one, else off. Reads the parents (select_related them to save queries)."""
+        for region in (self, *self.ancestors()):
+            if region.requires_signoff is not None:
+                return region.requires_signoff
+        return False
 
     def ancestors(self) -> list["Region"]:
         """Parents from the nearest up to the province."""

@@ -17,6 +17,7 @@ from ..choices import (
     SecurityGrade,
     SharingMethod,
     SharingType,
+    SourceConflictStatus,
     UpdateFrequency,
 )
 from .directory import Organization, Region, User
@@ -380,3 +381,65 @@ class CatalogTask(models.Model):
     def comment(self) -> str:
         """The latest comment: the authority's once it reviewed, else the institution's."""
         return self.close_comment or self.completion_comment
+
+
+class SourceConflict(models.Model):
+    """A second institution's claim to be the source of a data element that another holds
+    (Art. 14 "one data element, one source"; Art. 6(5) and Order 809: the data authority
+    designates the source). The claimant's entry is saved with the item marked as not a
+    source meanwhile; the common data authority of the two designates the holder (the claim
+    stays) or the claimant (the claim moves). Either side may take it further as an Art. 51
+    dispute (sharing.Dispute links here)."""
+
+    code = models.CharField(_("standard code"), max_length=64)
+    holder = models.ForeignKey(
+        Organization, verbose_name=_("current source"), on_delete=models.PROTECT, related_name="+"
+    )
+    claimant = models.ForeignKey(Organization, verbose_name=_("claimant"), on_delete=models.PROTECT, related_name="+")
+    resource = models.ForeignKey(
+        Resource,
+        verbose_name=_("claimant's entry"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="source_conflicts",
+    )
+    authority = models.ForeignKey(
+        Organization,
+        verbose_name=_("data authority"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="source_conflicts",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=SourceConflictStatus.choices, default=SourceConflictStatus.OPEN
+    )
+    designated_org = models.ForeignKey(
+        Organization,
+        verbose_name=_("designated source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("source conflict")
+        verbose_name_plural = _("source conflicts")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "claimant"], condition=Q(status="open"), name="one_open_conflict_per_claim"
+            ),
+        ]
+        indexes = [models.Index(fields=["authority", "status"], name="source_conflict_authority_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.holder_id} / {self.claimant_id} ({self.status})"

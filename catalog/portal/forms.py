@@ -204,3 +204,22 @@ class CommentForm(forms.Form):
 
 class ReturnForm(forms.Form):
     comment = forms.CharField(label=_("What must change"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class DesignateSourceForm(forms.Form):
+    """The data authority's designation of a data element's one source (Art. 6(5)): one of the
+    two institutions of the conflict."""
+
+    org = forms.TypedChoiceField(label=_("Designated source"), coerce=int, widget=forms.RadioSelect)
+    comment = forms.CharField(label=_("Reasons"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, conflict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.orgs = {conflict.holder_id: conflict.holder, conflict.claimant_id: conflict.claimant}
+        self.fields["org"].choices = [
+            (conflict.holder_id, _("%(name)s (the current source)") % {"name": conflict.holder.name}),
+            (conflict.claimant_id, _("%(name)s (the claimant)") % {"name": conflict.claimant.name}),
+        ]
+
+    def clean_org(self):
+        return self.orgs[self.cleaned_data["org"]]

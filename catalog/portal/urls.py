@@ -26,4 +26,6 @@ urlpatterns = [
     path("my/catalog/<int:pk>/delete/", views.resource_delete, name="resource_delete"),
     path("authority/", views.authority_reviews, name="authority_reviews"),
     path("authority/review/<int:pk>/", views.authority_review, name="authority_review"),
+    path("authority/source-conflicts/", views.source_conflicts, name="source_conflicts"),
+    path("source-conflicts/<int:pk>/", views.source_conflict, name="source_conflict"),
 ]

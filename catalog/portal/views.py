@@ -82,6 +82,7 @@ def _nav(user) -> dict:
         "catalog_staff": policies.can(user, "resource.create"),
         "requester": policies.can(user, "request.create"),
         "approver": policies.can(user, "request.approve"),
+        "signer": policies.can(user, "request.sign_off"),  # Order 809: the head's sign-off queue
         "grants": policies.can(user, "request.approve") or policies.can(user, "request.create"),
         "authority": policies.is_authority_officer(user) or policies.is_admin(user),
     }
@@ -502,13 +503,19 @@ def authority_review(request, pk: int):
         except DomainError as exc:
             forms.attach_errors(exc, approve_form if action == "approve" else return_form)
     label_deadlines([resource], "review_due_at", provisional_attr="review_deadline_provisional")
-    changes = []
+    changes, grant_impact = [], []
     if resource.revision_of_id:
         before = services.resource_snapshot(resource.revision_of)
         after = services.resource_snapshot(resource)
         changes = display.change_rows(
             services.content_changes(before, after), display.item_names(before["items"], after["items"])
         )
+        # Order 809: approving a version that drops granted items is the authority's consent to
+        # narrowing or ending those grants, so the review shows them.
+        grant_impact = selectors.revision_grant_impact(resource)
+        names = {i["code"]: i["name"] for i in before["items"]}
+        for row in grant_impact:
+            row["item_names"] = [(code, names.get(code, code)) for code in row["items"]]
     return page(
         request,
         "portal/authority_review.html",
@@ -519,5 +526,59 @@ def authority_review(request, pk: int):
             "approve_form": approve_form,
             "return_form": return_form,
             "changes": changes,
+            "grant_impact": grant_impact,
         },
+    )
+
+
+# --- source conflicts (Art. 6(5), Art. 14) ----------------------------------------------------------
+
+
+@portal_view
+def source_conflicts(request):
+    """The data authority's list of source conflicts it must settle (open first), and the
+    ones it settled."""
+    org = authority_org(request.user)
+    rows = (
+        policies.visible_source_conflicts(request.user)
+        .filter(authority_id=org.pk)
+        .select_related("holder", "claimant", "resource", "designated_org")
+        .order_by("-status", "-created_at")  # descending: "open" before "designated"
+    )
+    return page(request, "portal/source_conflicts.html", {"rows": rows[:500]})
+
+
+@portal_view
+def source_conflict(request, pk: int):
+    """One conflict: the two institutions, the claimant's entry, the decision (for the authority
+    that settles it, a form to designate the source); read-only for the two institutions."""
+    user = request.user
+    conflict = get_object_or_404(
+        policies.visible_source_conflicts(user).select_related(
+            "holder", "claimant", "resource", "authority", "designated_org", "decided_by"
+        ),
+        pk=pk,
+    )
+    can_designate = policies.can(user, "source_conflict.designate", conflict)
+    form = forms.DesignateSourceForm(conflict=conflict)
+    if request.method == "POST":
+        require(user, "source_conflict.designate", conflict)
+        form = forms.DesignateSourceForm(request.POST, conflict=conflict)
+        if form.is_valid():
+            try:
+                services.source_conflict_designate(
+                    actor=user,
+                    conflict=conflict,
+                    org=form.cleaned_data["org"],
+                    comment=form.cleaned_data["comment"],
+                )
+            except DomainError as exc:
+                forms.attach_errors(exc, form)
+            else:
+                messages.success(request, _("The source of the data element was designated."))
+                return redirect("portal:source_conflict", pk=conflict.pk)
+    return page(
+        request,
+        "portal/source_conflict.html",
+        {"c": conflict, "form": form, "can_designate": can_designate},
     )

@@ -5,14 +5,35 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog import calendar as wcal
 from catalog.choices import Network
 from catalog.core.api.fast import FastReadMixin, prefetched
-from catalog.models import Event
+from catalog.models import Event, Organization, SourceConflict
 from catalog.validators import standard_code
 
 from .. import selectors
-from ..choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, RequestKind, VerificationResult
-from ..models import Dispute, DisputeStep, Grant, GrantUsage, RequestFiling, SharingRequest
+from ..choices import (
+    DeliveryMethod,
+    DisputeOutcome,
+    DisputeStage,
+    DisputeSubject,
+    GrantChangeKind,
+    GrantChangeStatus,
+    PurposeCategory,
+    RequestKind,
+    VerificationResult,
+)
+from ..models import (
+    Dispute,
+    DisputeStep,
+    Grant,
+    GrantChange,
+    GrantUsage,
+    Objection,
+    RequestFiling,
+    ReturnConsent,
+    SharingRequest,
+)
 
 MAX_ID = 2**63 - 1  # ids are 64-bit (BigAutoField): a larger number is a 400, not a query
 
@@ -34,11 +55,47 @@ class FilingBriefSerializer(FastReadMixin, serializers.ModelSerializer):
 
 
 _DATETIME = serializers.DateTimeField()
+# SPEC §3a: the answer clock starts again when the completed request is resubmitted.
+CLOCK_NOTE = _("Resubmitted with the missing material on %(at)s: the answer deadline is counted again from then.")
+
+
+class DeadlineExtensionSerializer(serializers.Serializer):
+    """The one extension of a deadline (SPEC §3a): working days added after the original deadline."""
+
+    days = serializers.IntegerField(help_text=_("Working days added"))
+    original_due_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    at = serializers.DateTimeField(help_text=_("When it was extended"))
+    basis = serializers.CharField(help_text=_("The rule that allows the extension"))
+
+
+def _extension(obj, deadline: str) -> dict | None:
+    ext = selectors.request_extension(obj, deadline)
+    if ext is None:
+        return None
+    return {
+        "days": ext["days"],
+        "original_due_at": ext["original_due_at"],
+        "due_at": ext["due_at"],
+        "reason": ext["reason"],
+        "at": ext["at"],
+        "basis": wcal.rule_basis(ext.get("rule", "")),
+    }
 
 
 class SharingRequestSerializer(FastReadMixin, serializers.ModelSerializer):
     is_overdue = serializers.SerializerMethodField()
+    reply_due_basis = serializers.SerializerMethodField(
+        help_text=_("The rule and article the answer deadline comes from (deadline profiles)")
+    )
+    fulfil_due_basis = serializers.SerializerMethodField(
+        help_text=_("The rule and article the sharing deadline comes from (deadline profiles)")
+    )
+    reply_due_extension = serializers.SerializerMethodField(help_text=_("The answer deadline's extension, or null"))
+    fulfil_due_extension = serializers.SerializerMethodField(help_text=_("The sharing deadline's extension, or null"))
     due_at = serializers.SerializerMethodField()
+    clock_note = serializers.SerializerMethodField()
     filings = FilingBriefSerializer(many=True, read_only=True)
     resource_code = serializers.CharField(source="resource.code", read_only=True)
     resource_name = serializers.CharField(source="resource.name", read_only=True)
@@ -83,6 +140,10 @@ class SharingRequestSerializer(FastReadMixin, serializers.ModelSerializer):
             "replied_at",
             "fulfil_due_at",
             "fulfilled_at",
+            "reply_due_basis",
+            "fulfil_due_basis",
+            "reply_due_extension",
+            "fulfil_due_extension",
             "due_at",
             "deadline_provisional",
             "is_overdue",
@@ -96,6 +157,15 @@ class SharingRequestSerializer(FastReadMixin, serializers.ModelSerializer):
             "delivery_note",
             "verification_result",
             "transfer_count",
+            "returns_count",
+            "missing_items",
+            "returned_at",
+            "clock_restarted_at",
+            "clock_note",
+            "signoff_requested_at",
+            "signed_off_by",
+            "signed_off_at",
+            "signoff_comment",
             "filings",
             "grant",
         ]
@@ -103,6 +173,33 @@ class SharingRequestSerializer(FastReadMixin, serializers.ModelSerializer):
 
     def get_is_overdue(self, obj) -> bool:
         return obj.is_overdue_at(self.context.get("now") or timezone.now())
+
+    def get_reply_due_basis(self, obj) -> str:
+        return wcal.rule_basis(obj.reply_due_rule)
+
+    def get_fulfil_due_basis(self, obj) -> str:
+        return wcal.rule_basis(obj.fulfil_due_rule)
+
+    @extend_schema_field(DeadlineExtensionSerializer(allow_null=True))
+    def get_reply_due_extension(self, obj):
+        return _extension(obj, "reply")
+
+    @extend_schema_field(DeadlineExtensionSerializer(allow_null=True))
+    def get_fulfil_due_extension(self, obj):
+        return _extension(obj, "fulfil")
+
+    @extend_schema_field(
+        serializers.CharField(
+            help_text=_(
+                "When the answer clock restarted (Order 809, 一次性告知): the request was resubmitted with the "
+                "missing material and its answer deadline is counted again; empty otherwise"
+            )
+        )
+    )
+    def get_clock_note(self, obj) -> str:
+        if not obj.clock_restarted_at:
+            return ""
+        return CLOCK_NOTE % {"at": timezone.localtime(obj.clock_restarted_at).strftime("%Y-%m-%d %H:%M")}
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_due_at(self, obj):
@@ -151,6 +248,51 @@ class RejectSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
+class MissingReturnSerializer(serializers.Serializer):
+    """Order 809 (一次性告知): everything missing at once, with a comment."""
+
+    missing = serializers.ListField(
+        child=serializers.CharField(max_length=500),
+        max_length=50,
+        required=False,
+        help_text=_(
+            "Everything missing, one entry per document or piece of information; without it the comment is the "
+            "notice's one entry"
+        ),
+    )
+    comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class SignOffSerializer(serializers.Serializer):
+    """Order 809 (经部门负责人审核同意): the head signs off (`approve`) or sends back with a comment."""
+
+    decision = serializers.ChoiceField(
+        choices=[("approve", _("Sign off: the request leaves the institution")), ("send_back", _("Send back"))]
+    )
+    comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class ReturnConsentSerializer(serializers.ModelSerializer):
+    """A source's wish to return a request a second time, with the data authority's decision."""
+
+    class Meta:
+        model = ReturnConsent
+        fields = [
+            "id",
+            "request",
+            "authority",
+            "missing_items",
+            "comment",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_comment",
+        ]
+        read_only_fields = fields
+
+
 class RequestCommentSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
@@ -163,6 +305,17 @@ class TransferSerializer(serializers.Serializer):
 class FulfilSerializer(serializers.Serializer):
     delivery_method = serializers.ChoiceField(choices=DeliveryMethod.choices)
     delivery_note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class ExtendSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000, help_text=_("Why the deadline cannot be met"))
+    working_days = serializers.IntegerField(
+        min_value=1,
+        max_value=365,
+        required=False,
+        allow_null=True,
+        help_text=_("Working days to add after the current deadline; default and upper bound: the deadline profile's"),
+    )
 
 
 class AnswerSerializer(serializers.Serializer):
@@ -185,9 +338,78 @@ class TimelineSerializer(serializers.ModelSerializer):
         return (obj.payload or {}).get("comment", "")
 
 
+class GrantChangeSerializer(serializers.ModelSerializer):
+    """A change of a grant waiting for, or given, a decision (Order 809): `decider_org` decides —
+    the data authority for a revocation, narrowing or suspension, the source for an extension;
+    `due_at` is the decision's deadline in working days."""
+
+    org = serializers.IntegerField(source="grant.org_id", read_only=True)
+    resource = serializers.IntegerField(source="grant.resource_id", read_only=True)
+
+    class Meta:
+        model = GrantChange
+        fields = [
+            "id",
+            "grant",
+            "org",
+            "resource",
+            "kind",
+            "status",
+            "reason",
+            "items",
+            "requested_until",
+            "approved_until",
+            "decider_org",
+            "requested_by",
+            "created_at",
+            "due_at",
+            "due_provisional",
+            "decided_by",
+            "decided_at",
+            "decision_comment",
+        ]
+        read_only_fields = fields
+
+
+class GrantChangeCreateSerializer(serializers.Serializer):
+    """A source's revocation or narrowing (`items`: the codes to remove), for the authority."""
+
+    grant = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    kind = serializers.ChoiceField(choices=[(k, GrantChangeKind(k).label) for k in ("revoke", "narrow")])
+    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    items = serializers.ListField(child=StandardCodeField(max_length=64), required=False, default=list, max_length=500)
+
+
+class GrantChangeApproveSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    valid_until = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text=_("Extensions: the new end date (default: as asked)")
+    )
+
+
+class GrantChangeRefuseSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class GrantExtendSerializer(serializers.Serializer):
+    requested_until = serializers.DateField()
+    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+def _pending(grant, kinds):
+    changes = getattr(grant, "pending_changes", None)
+    if changes is None:
+        changes = list(grant.changes.filter(status=GrantChangeStatus.PENDING))
+    return next((c for c in changes if c.kind in kinds), None)
+
+
 class GrantSerializer(serializers.ModelSerializer):
     resource_code = serializers.CharField(source="resource.code", read_only=True)
     org_code = serializers.CharField(source="org.code", read_only=True)
+    pending_change = serializers.SerializerMethodField(
+        help_text="The revocation, narrowing or suspension waiting for the data authority (Order 809)"
+    )
+    pending_extension = serializers.SerializerMethodField(help_text="The extension waiting for the source")
 
     class Meta:
         model = Grant
@@ -206,8 +428,20 @@ class GrantSerializer(serializers.ModelSerializer):
             "created_at",
             "ended_at",
             "end_reason",
+            "pending_change",
+            "pending_extension",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(GrantChangeSerializer(allow_null=True))
+    def get_pending_change(self, obj):
+        change = _pending(obj, ("revoke", "narrow", "suspend"))
+        return GrantChangeSerializer(change).data if change is not None else None
+
+    @extend_schema_field(GrantChangeSerializer(allow_null=True))
+    def get_pending_extension(self, obj):
+        change = _pending(obj, ("extend",))
+        return GrantChangeSerializer(change).data if change is not None else None
 
 
 CHECK_ITEMS_TOO_MANY = _("A check asks about at most {max_length} item codes.")
@@ -296,49 +530,111 @@ class RequestFilingSerializer(serializers.ModelSerializer):
 class DisputeStepSerializer(serializers.ModelSerializer):
     class Meta:
         model = DisputeStep
-        fields = ["id", "stage", "note", "actor", "created_at"]
-        read_only_fields = ["id", "actor", "created_at"]
+        fields = ["id", "stage", "note", "advanced", "actor", "org", "created_at"]
+        read_only_fields = ["id", "advanced", "actor", "org", "created_at"]
         extra_kwargs = {"note": {"max_length": 4000}}
 
 
 class DisputeSerializer(serializers.ModelSerializer):
+    """An Art. 51 dispute: what it is about (`subject` and its links), the two sides, the
+    coordinating authority, the running `stage` with its deadline `due_at`, the positions for
+    the referral, the outcome, and its steps."""
+
     steps = DisputeStepSerializer(many=True, read_only=True)
     outcome = serializers.ChoiceField(choices=DisputeOutcome.choices, allow_blank=True, read_only=True)  # "" while open
+    due_at = serializers.DateTimeField(source="stage_due_at", read_only=True, allow_null=True)
+    is_overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Dispute
         fields = [
             "id",
+            "subject",
             "request",
+            "grant",
+            "grant_change",
+            "source_conflict",
+            "objection",
+            "claimant_org",
+            "respondent_org",
             "authority",
             "opened_by",
             "reason",
             "status",
+            "stage",
+            "stage_started_at",
+            "due_at",
+            "deadline_provisional",
+            "is_overdue",
+            "claimant_position",
+            "respondent_position",
+            "recommendation",
             "outcome",
             "outcome_comment",
+            "designated_org",
             "created_at",
             "resolved_at",
             "steps",
         ]
-        read_only_fields = [
-            "id",
-            "authority",
-            "opened_by",
-            "status",
-            "outcome",
-            "outcome_comment",
-            "created_at",
-            "resolved_at",
-            "steps",
+        read_only_fields = fields
+
+
+class DisputeOpenSerializer(serializers.Serializer):
+    """Open a dispute: `subject` (default: what the object allows — a rejected request is a
+    refusal, a request past its answer deadline an overdue answer) and the object it is about."""
+
+    subject = serializers.ChoiceField(choices=DisputeSubject.choices, required=False)
+    request = serializers.PrimaryKeyRelatedField(queryset=SharingRequest.objects.all(), required=False, allow_null=True)
+    grant = serializers.PrimaryKeyRelatedField(queryset=Grant.objects.all(), required=False, allow_null=True)
+    grant_change = serializers.PrimaryKeyRelatedField(
+        queryset=GrantChange.objects.all(), required=False, allow_null=True, help_text=_("A pending revocation")
+    )
+    source_conflict = serializers.PrimaryKeyRelatedField(
+        queryset=SourceConflict.objects.all(), required=False, allow_null=True
+    )
+    objection = serializers.PrimaryKeyRelatedField(
+        queryset=Objection.objects.all(), required=False, allow_null=True, help_text=_("An answered objection")
+    )
+    reason = serializers.CharField(max_length=4000)
+
+    def validate(self, attrs):
+        named = [
+            name for name in ("request", "grant", "grant_change", "source_conflict", "objection") if attrs.get(name)
         ]
-        extra_kwargs = {"reason": {"max_length": 4000}, "request": {"queryset": SharingRequest.objects.all()}}
+        if not named:
+            raise serializers.ValidationError(
+                {"request": [_("Name the request, grant, revocation or source conflict the dispute is about.")]}
+            )
+        return attrs
 
 
 class DisputeStepInputSerializer(serializers.Serializer):
-    stage = serializers.ChoiceField(choices=DisputeStage.choices)
+    stage = serializers.ChoiceField(
+        choices=DisputeStage.choices,
+        required=False,
+        help_text=_("Default: the current stage. The next stage advances the dispute to it."),
+    )
     note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    position = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("The note is the side's position for the referral (the authority's: its recommended opinion)"),
+    )
+
+
+class DisputeAdvanceSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=4000)
+    claimant_position = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    respondent_position = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    recommendation = serializers.CharField(max_length=4000, required=False, allow_blank=True)
 
 
 class DisputeResolveSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=DisputeOutcome.choices)
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    designated_org = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("Source conflicts: the institution designated as the source"),
+    )

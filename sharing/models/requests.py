@@ -1,4 +1,4 @@
-"""Sharing requests, grants, filings, usage reports and disputes (SPEC §3, Art. 22–26, 46, 51)."""
+"""Sharing requests, grants, filings and usage reports (SPEC §3, Art. 22–26, 46); disputes in disputes.py."""
 
 from django.conf import settings
 from django.db import models
@@ -11,9 +11,6 @@ from catalog.choices import Network
 
 from ..choices import (
     DeliveryMethod,
-    DisputeOutcome,
-    DisputeStage,
-    DisputeStatus,
     FilingReason,
     GrantStatus,
     PurposeCategory,
@@ -22,7 +19,7 @@ from ..choices import (
     VerificationResult,
 )
 
-__all__ = ["SharingRequest", "Grant", "RequestFiling", "GrantUsage", "Dispute", "DisputeStep", "due_expression"]
+__all__ = ["SharingRequest", "Grant", "RequestFiling", "GrantUsage", "due_expression"]
 
 OPEN_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.APPROVED)
 
@@ -111,6 +108,12 @@ class SharingRequest(models.Model):
     fulfil_due_at = models.DateTimeField(_("sharing due at"), null=True, blank=True)
     fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
     deadline_provisional = models.BooleanField(_("provisional deadline"), default=False)
+    # Which rule each deadline comes from (catalog.calendar.PolicyFigure.rule: profile|article),
+    # and the one extension each deadline may have (SPEC §3a): {"reply"|"fulfil": {"days",
+    # "original_due_at", "reason", "by", "at", "started_at"}}.
+    reply_due_rule = models.CharField(_("rule of the answer deadline"), max_length=255, blank=True)
+    fulfil_due_rule = models.CharField(_("rule of the sharing deadline"), max_length=255, blank=True)
+    extensions = models.JSONField(_("deadline extensions"), default=dict, blank=True)
 
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -134,6 +137,35 @@ class SharingRequest(models.Model):
         _("verification result"), max_length=16, choices=VerificationResult.choices, blank=True
     )
     transfer_count = models.PositiveSmallIntegerField(_("transfers"), default=0)
+
+    # Completeness notice (Order 809, 一次性告知): the source returns a request for missing
+    # material once, listing all of it, within the answer deadline; a second return needs the
+    # data authority's consent (ReturnConsent). A return is not an answer: it leaves replied_at
+    # and answered_late alone, and the evaluation counts returns apart.
+    returns_count = models.PositiveSmallIntegerField(_("returns for missing material"), default=0)
+    missing_items = models.JSONField(
+        _("missing material"), default=list, blank=True, help_text=_("Everything missing, as the last return listed it")
+    )
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    clock_restarted_at = models.DateTimeField(
+        _("answer clock restarted at"),
+        null=True,
+        blank=True,
+        help_text=_("Resubmission of the completed request: the answer deadline is counted again from here"),
+    )
+
+    # Sign-off by the requesting institution's head (Order 809, 经部门负责人审核同意).
+    signoff_requested_at = models.DateTimeField(_("sign-off asked at"), null=True, blank=True)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("signed off by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    signed_off_at = models.DateTimeField(_("signed off at"), null=True, blank=True)
+    signoff_comment = models.TextField(_("sign-off comment"), blank=True)
 
     class Meta:
         verbose_name = _("sharing request")
@@ -280,57 +312,3 @@ class GrantUsage(models.Model):
 
     def __str__(self) -> str:
         return f"usage {self.grant_id} {self.period_start}–{self.period_end}"
-
-
-class Dispute(models.Model):
-    """A dispute over a rejected request (Art. 51), coordinated by the data authority of the
-    source's region; an overturned rejection reopens the request."""
-
-    request = models.ForeignKey(
-        SharingRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="disputes"
-    )
-    authority = models.ForeignKey(
-        "catalog.Organization", verbose_name=_("data authority"), on_delete=models.PROTECT, related_name="disputes"
-    )
-    opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("opened by"), null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    reason = models.TextField(_("reason"))
-    status = models.CharField(_("status"), max_length=16, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
-    outcome = models.CharField(_("outcome"), max_length=16, choices=DisputeOutcome.choices, blank=True)
-    outcome_comment = models.TextField(_("outcome comment"), blank=True)
-    created_at = models.DateTimeField(_("opened at"), auto_now_add=True)
-    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("dispute")
-        verbose_name_plural = _("disputes")
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["request"], condition=Q(status="open"), name="one_open_dispute_per_request"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"dispute #{self.pk} on request #{self.request_id}"
-
-
-class DisputeStep(models.Model):
-    """One coordination step recorded by the authority."""
-
-    dispute = models.ForeignKey(Dispute, verbose_name=_("dispute"), on_delete=models.CASCADE, related_name="steps")
-    stage = models.CharField(_("stage"), max_length=16, choices=DisputeStage.choices)
-    note = models.TextField(_("note"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("dispute step")
-        verbose_name_plural = _("dispute steps")
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.get_stage_display()}: {self.note[:30]}"

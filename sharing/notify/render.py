@@ -10,7 +10,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from catalog.choices import CatalogTaskStatus, ResourceStatus, Role
 from catalog.models import Event
-from sharing.choices import DisputeStatus, FilingReason, GrantStatus, RequestStatus
+from sharing.choices import DemandStatus, DisputeStatus, FilingReason, GrantStatus, RequestStatus
 
 from .recipients import payload_value
 from .types import event_type_label
@@ -79,6 +79,12 @@ def link_for(event: Event) -> str:
         return f"/api/v1/catalog-tasks/{p['task']}/"
     if event.type == "filing.created" and event.subject_type == "catalog.resourcefiling" and event.subject_id:
         return f"/api/v1/resource-filings/{event.subject_id}/"
+    if event.type.startswith("dispute.") and p.get("dispute"):
+        return f"/api/v1/disputes/{p['dispute']}/"
+    if event.type.startswith("source_conflict.") and p.get("conflict"):
+        return f"/api/v1/source-conflicts/{p['conflict']}/"
+    if event.type.startswith("demand.") and p.get("demand"):
+        return f"/api/v1/demands/{p['demand']}/"
     if event.type.startswith("webhook.") and p.get("webhook"):
         return f"/api/v1/webhooks/{p['webhook']}/"
     return ""
@@ -104,11 +110,13 @@ _STATUS_CHOICES = (
     ("dispute.", DisputeStatus),
     ("resource.", ResourceStatus),
     ("catalog_task.", CatalogTaskStatus),
+    ("demand.", DemandStatus),
 )
 _LEVEL_LABELS = {
     "approver": Role.APPROVER.label,
     "staff": Role.STAFF.label,
     "cdo": Role.CDO.label,
+    "head": Role.HEAD.label,
     "authority": Role.AUTHORITY.label,
     "authority_above": gettext_lazy("the data authority of the region above"),
 }
@@ -134,12 +142,19 @@ def body_for(event: Event) -> str:
         lines.append(gettext("Escalation level: %(level)s") % {"level": _LEVEL_LABELS.get(p["level"], p["level"])})
     if due:
         lines.append(gettext("Due: %(due)s") % {"due": local_time(due)})
+    if p.get("working_days") and p.get("original_due_at"):  # an extension (SPEC §3a)
+        lines.append(
+            gettext("Extended by %(days)s working days; original deadline %(original)s")
+            % {"days": p["working_days"], "original": local_time(p["original_due_at"])}
+        )
     if p.get("status"):
         lines.append(gettext("Status: %(status)s") % {"status": status_label(event, p["status"])})
     if p.get("reason"):
         lines.append(gettext("Reason: %(reason)s") % {"reason": _label(FilingReason, p["reason"])})
     if p.get("comment"):
         lines.append(gettext("Comment: %(comment)s") % {"comment": p["comment"]})
+    if p.get("missing") and isinstance(p["missing"], list):  # Order 809: everything missing, at once
+        lines.append(gettext("Missing material: %(missing)s") % {"missing": "；".join(map(str, p["missing"]))})
     if p.get("basis"):
         lines.append(gettext("Legal basis: %(basis)s") % {"basis": p["basis"]})
     return "\n".join(lines)

@@ -310,7 +310,97 @@ def scan_request_deadlines(*, now: dt.datetime | None = None) -> dict[str, int]:
         payload=request_payload,
         now=now,
     )
-    return {"request_reply": reply.count, "request_fulfil": fulfil.count}
+    return {
+        "request_reply": reply.count,
+        "request_fulfil": fulfil.count,
+        **scan_dispute_deadlines(now=now),
+        **scan_demand_deadlines(now=now),
+    }
+
+
+def scan_dispute_deadlines(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The running stage of each open Art. 51 dispute (DeadlineKind.DISPUTE_STAGE): a reminder one
+    working day before (to the authority, and to both sides while they negotiate), then the
+    authority, the CDOs and the authority above on the working days after. A new stage has a new
+    deadline, so its reminders are claimed anew."""
+    from sharing.models import Dispute
+    from sharing.services import dispute_payload
+
+    result = scan_deadlines(
+        queryset=Dispute.objects.filter(status="open", stage_due_at__isnull=False).select_related("request__resource"),
+        due_field="stage_due_at",
+        kind=DeadlineKind.DISPUTE_STAGE,
+        event_prefix="dispute",
+        payload=dispute_payload,
+        org=lambda d: d.authority_id,
+        levels=("authority", "cdo", "authority_above"),
+        now=now,
+    )
+    return {"dispute_stage": result.count}
+
+
+def scan_objection_deadlines(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Answer deadlines of data-quality objections (DeadlineKind.OBJECTION_REPLY, Art. 42), as for
+    requests: a reminder to the addressee's approvers one working day before, then the approver,
+    the CDO and the data authority on the working days after. A forward sets a new deadline, so
+    its reminders are claimed anew."""
+    from sharing.models import Objection
+    from sharing.services import objection_payload
+
+    result = scan_deadlines(
+        queryset=Objection.objects.filter(status="submitted", reply_due_at__isnull=False).select_related("resource"),
+        due_field="reply_due_at",
+        kind=DeadlineKind.OBJECTION_REPLY,
+        event_prefix="objection",
+        payload=objection_payload,
+        now=now,
+    )
+    return {"objection_reply": result.count}
+
+
+# --- The data demand list (Art. 22) ---
+
+
+def scan_demand_deadlines(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The three clocks of a data demand, run with the request scans (hourly): the data
+    authority's routing (DeadlineKind.DEMAND_ROUTE: the authority, its CDO, the authority above),
+    the addressee's answer (DeadlineKind.DEMAND_ANSWER: its approvers, its CDO, the data
+    authority) and the date the addressee planned to catalog the data by ("demand_plan": a
+    reminder the working day before, then its staff, its CDO and the data authority once the
+    date passed without the entry published)."""
+    from sharing.models import DataDemand
+    from sharing.services import demand_payload
+
+    route = scan_deadlines(
+        queryset=DataDemand.objects.filter(status="routing", route_due_at__isnull=False),
+        due_field="route_due_at",
+        kind=DeadlineKind.DEMAND_ROUTE,
+        event_prefix="demand",
+        payload=demand_payload,
+        org=lambda d: d.authority_id,
+        levels=("authority", "cdo", "authority_above"),
+        now=now,
+    )
+    answer = scan_deadlines(
+        queryset=DataDemand.objects.filter(status="open", answer_due_at__isnull=False),
+        due_field="answer_due_at",
+        kind=DeadlineKind.DEMAND_ANSWER,
+        event_prefix="demand",
+        payload=demand_payload,
+        org=lambda d: d.addressee_org_id,
+        now=now,
+    )
+    plan = scan_deadlines(
+        queryset=DataDemand.objects.filter(status="planned", plan_due_at__isnull=False),
+        due_field="plan_due_at",
+        kind="demand_plan",
+        event_prefix="demand",
+        payload=demand_payload,
+        org=lambda d: d.addressee_org_id,
+        levels=("staff", "cdo", "authority"),
+        now=now,
+    )
+    return {"demand_route": route.count, "demand_answer": answer.count, "demand_plan": plan.count}
 
 
 GRANT_EXPIRY_NOTICE_DAYS = 14

@@ -54,6 +54,12 @@ def scan_request_deadlines() -> dict:
     return scans.scan_request_deadlines()
 
 
+@shared_task(name="sharing.tasks.scan_objection_deadlines", ignore_result=True)
+def scan_objection_deadlines() -> dict:
+    """Reminders and escalations of data-quality objection answer deadlines."""
+    return scans.scan_objection_deadlines()
+
+
 @shared_task(name="sharing.tasks.scan_grants", ignore_result=True)
 def scan_grants() -> dict:
     """Grant expiry notices, expiry at the end date, quarterly usage-feedback reminders."""

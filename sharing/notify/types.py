@@ -25,6 +25,7 @@ EVENT_TYPES: dict[str, object] = {
     "request.transferred": gettext_lazy("Sharing request transferred"),
     "request.fulfilled": gettext_lazy("Sharing request fulfilled"),
     "request.withdrawn": gettext_lazy("Sharing request withdrawn"),
+    "request.extended": gettext_lazy("Sharing request deadline extended"),
     "request.due_soon": gettext_lazy("Sharing request deadline tomorrow"),
     "request.overdue": gettext_lazy("Sharing request overdue"),
     "grant.created": gettext_lazy("Grant created"),
@@ -33,9 +34,24 @@ EVENT_TYPES: dict[str, object] = {
     "grant.revoked": gettext_lazy("Grant revoked"),
     "grant.narrowed": gettext_lazy("Grant narrowed: items removed from the entry"),
     "grant.usage_due": gettext_lazy("Usage feedback due"),
+    # Order 809: a source's change waits for the data authority; the requester is told throughout
+    "grant.change_requested": gettext_lazy("Change of a grant asked: waiting for the data authority's consent"),
+    "grant.change_refused": gettext_lazy("Change of a grant refused by the data authority"),
+    "grant.suspended": gettext_lazy("Grant suspended for a security incident"),
+    "grant.lifted": gettext_lazy("Grant suspension lifted"),
+    "grant.extension_requested": gettext_lazy("Grant extension asked"),
+    "grant.extended": gettext_lazy("Grant extended"),
+    "grant.extension_refused": gettext_lazy("Grant extension refused"),
     "filing.created": gettext_lazy("Filing received"),
     "dispute.opened": gettext_lazy("Dispute opened"),
     "dispute.resolved": gettext_lazy("Dispute decided"),
+    "dispute.step": gettext_lazy("Dispute step recorded"),
+    "dispute.advanced": gettext_lazy("Dispute moved to its next stage"),
+    "dispute.due_soon": gettext_lazy("Dispute stage deadline tomorrow"),
+    "dispute.overdue": gettext_lazy("Dispute stage overdue"),
+    "grant.restored": gettext_lazy("Grant restored after a dispute"),
+    "source_conflict.opened": gettext_lazy("Two institutions claim the same data element"),
+    "source_conflict.designated": gettext_lazy("Source of a data element designated"),
     "calendar.missing": gettext_lazy("Next year's working-day calendar is missing"),
     "calendar.updated": gettext_lazy("Working-day calendar updated"),
     "catalog_task.created": gettext_lazy("Catalog update required"),
@@ -46,6 +62,48 @@ EVENT_TYPES: dict[str, object] = {
     "digest.daily": gettext_lazy("Daily digest"),
     "webhook.disabled": gettext_lazy("Webhook disabled"),
 }
+
+# Data-quality objections (Art. 16-17, 41-43)
+EVENT_TYPES.update(
+    {
+        "objection.filed": gettext_lazy("Data-quality objection filed"),
+        "objection.forwarded": gettext_lazy("Data-quality objection forwarded"),
+        "objection.answered": gettext_lazy("Data-quality objection answered"),
+        "objection.corrected": gettext_lazy("Data you receive was corrected after an objection"),
+        "objection.deadline_changed": gettext_lazy("Objection answer deadline recomputed"),
+        "objection.due_soon": gettext_lazy("Objection answer due tomorrow"),
+        "objection.overdue": gettext_lazy("Objection answer overdue"),
+        "objection.reopened": gettext_lazy("Objection reopened after a dispute"),
+    }
+)
+
+
+# The data demand list (Art. 22)
+EVENT_TYPES.update(
+    {
+        "demand.registered": gettext_lazy("Data demand registered"),
+        "demand.routed": gettext_lazy("Data demand routed"),
+        "demand.answered": gettext_lazy("Data demand answered"),
+        "demand.satisfied": gettext_lazy("Data demand satisfied: the planned entry is published"),
+        "demand.due_soon": gettext_lazy("Data demand deadline tomorrow"),
+        "demand.overdue": gettext_lazy("Data demand overdue"),
+    }
+)
+
+# Order 809: the one-time completeness notice (一次性告知) and the head's sign-off (经部门负责人审核同意)
+EVENT_TYPES.update(
+    {
+        "request.return_consent_requested": gettext_lazy(
+            "Second return of a sharing request asked: waiting for the data authority's consent"
+        ),
+        "request.return_consent_refused": gettext_lazy(
+            "Second return refused by the data authority: answer the request"
+        ),
+        "request.signoff_requested": gettext_lazy("Sharing request waiting for your sign-off"),
+        "request.signed_off": gettext_lazy("Sharing request signed off by the head"),
+        "request.signoff_sent_back": gettext_lazy("Sharing request sent back by the head"),
+    }
+)
 
 
 def event_type_label(event_type: str) -> str:

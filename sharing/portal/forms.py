@@ -104,9 +104,56 @@ class GrantRevokeForm(forms.Form):
     )
 
 
+class GrantSuspendForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Security incident"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+        help_text=_("Required. The grant stops at once; the data authority reviews the suspension."),
+    )
+
+
+class GrantExtendForm(forms.Form):
+    requested_until = forms.DateField(
+        label=_("New end date"), widget=forms.DateInput(attrs={"type": "date"}), required=False
+    )
+    reason = forms.CharField(
+        label=_("Reason for the extension"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000
+    )
+
+
+class GrantChangeDecisionForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=4000,
+        help_text=_("Required when refusing."),
+    )
+    valid_until = forms.DateField(
+        label=_("New end date (extensions; no later than asked)"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        required=False,
+    )
+
+
 class AnswerForm(forms.Form):
     result = forms.ChoiceField(label=_("Result"), choices=VerificationResult.choices)
     comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class ExtendForm(forms.Form):
+    """One extension of the running deadline (SPEC §3a, 可以延长)."""
+
+    reason = forms.CharField(label=_("Reason for the extension"), widget=forms.Textarea(attrs={"rows": 2}))
+    working_days = forms.IntegerField(
+        label=_("Working days to add"),
+        min_value=1,
+        max_value=365,
+        required=False,
+        help_text=_("Empty: the longest extension the deadline profile allows."),
+    )
 
 
 class FulfilForm(forms.Form):
@@ -122,13 +169,123 @@ class DisputeOpenForm(forms.Form):
     )
 
 
+class RevocationDisputeForm(forms.Form):
+    """The grantee disputes a revocation, pending or consented to (Art. 51)."""
+
+    reason = forms.CharField(
+        label=_("Why do you dispute the revocation?"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+    )
+
+
+class ConflictDisputeForm(forms.Form):
+    """Either institution of a source conflict takes it further as a dispute (Art. 6(5), 51)."""
+
+    reason = forms.CharField(
+        label=_("Why do you take the source conflict to a dispute?"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+    )
+
+
+class GrantNarrowForm(forms.Form):
+    """The source asks to take items from a grant (Order 809: the data authority consents)."""
+
+    items = forms.MultipleChoiceField(
+        label=_("Items to remove"), choices=(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    reason = forms.CharField(
+        label=_("Reason for narrowing"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000
+    )
+
+    def __init__(self, *args, items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].choices = [(code, f"{name} ({code})") for code, name in items]
+
+
 class DisputeStepForm(forms.Form):
-    stage = forms.ChoiceField(label=_("Stage"), choices=DisputeStage.choices)
+    """A step of the current stage; choosing the next stage moves the dispute on (Art. 51)."""
+
+    stage = forms.ChoiceField(
+        label=_("Stage"), choices=[("", _("The current stage")), *DisputeStage.choices], required=False
+    )
     note = forms.CharField(
         label=_("What was done or agreed"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+    position = forms.BooleanField(
+        label=_("This is our position for the referral (the authority: its recommended opinion)"), required=False
+    )
+
+
+class DisputeAdvanceForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why the dispute moves on"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
+    )
+    claimant_position = forms.CharField(
+        label=_("Claimant's position"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, required=False
+    )
+    respondent_position = forms.CharField(
+        label=_("Respondent's position"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, required=False
+    )
+    recommendation = forms.CharField(
+        label=_("The data authority's recommended opinion"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
+        required=False,
+        help_text=_("The referral to the people's government needs both positions and this opinion."),
     )
 
 
 class DisputeResolveForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=DisputeOutcome.choices)
     comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+    designated_org = forms.ModelChoiceField(
+        label=_("Designated source (source conflicts)"), queryset=Organization.objects.none(), required=False
+    )
+
+    def __init__(self, *args, dispute=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if dispute is not None and dispute.subject == "source_conflict":
+            self.fields["designated_org"].queryset = Organization.objects.filter(
+                pk__in=[dispute.claimant_org_id, dispute.respondent_org_id]
+            )
+        else:
+            del self.fields["designated_org"]
+
+
+class MissingReturnForm(forms.Form):
+    """Order 809 (一次性告知): a return lists everything missing at once, one line each, with a
+    comment; the same form asks the data authority's consent to a second return."""
+
+    missing = forms.CharField(
+        label=_("Everything missing, one per line"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The notice is given once: list every missing document or piece of information now."),
+    )
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_missing(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["missing"].splitlines() if line.strip()]
+
+
+class SignOffForm(forms.Form):
+    """Order 809 (经部门负责人审核同意): the head's comment when signing off or sending back."""
+
+    comment = forms.CharField(
+        label=_("Comment"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("Required when sending the request back."),
+    )
+
+
+class ReturnConsentDecisionForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("Required when refusing."),
+    )

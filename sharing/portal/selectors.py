@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -54,11 +54,19 @@ def requests_per_month(region_ids: list[int], *, months: int = 12, now=None) -> 
 
 def on_time_by_institution(region_ids: list[int]) -> list[dict]:
     """Per source institution in the region: answered requests and how many were answered
-    by their answer deadline (`answered_late`, kept by the services at the answer)."""
+    by their answer deadline (`answered_late`, kept by the services at the answer), and the
+    returns for missing material counted apart (Order 809: a return is not an answer; the
+    on-time figure is over answers only)."""
     rows = (
-        SharingRequest.objects.filter(source_org__region_id__in=region_ids, answered_late__isnull=False)
+        SharingRequest.objects.filter(
+            Q(answered_late__isnull=False) | Q(returns_count__gt=0), source_org__region_id__in=region_ids
+        )
         .values("source_org_id", "source_org__name")
-        .annotate(answered=Count("id"), late_n=Count("id", filter=Q(answered_late=True)))
+        .annotate(
+            answered=Count("id", filter=Q(answered_late__isnull=False)),
+            late_n=Count("id", filter=Q(answered_late=True)),
+            returns=Sum("returns_count"),
+        )
         .order_by("source_org__name")
     )
     out = []
@@ -70,6 +78,7 @@ def on_time_by_institution(region_ids: list[int]) -> list[dict]:
                 "answered": row["answered"],
                 "on_time": on_time,
                 "rate": round(100 * on_time / row["answered"], 1) if row["answered"] else None,
+                "returns": row["returns"] or 0,
             }
         )
     return out

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
+from catalog import calendar as wcal
 from catalog import policies
 from catalog.choices import SharingType
 from catalog.core.errors import DomainError
@@ -28,16 +29,26 @@ from catalog.directory.selectors import region_subtree_ids
 from catalog.models import Resource
 from catalog.portal import charts
 from catalog.portal.deadlines import label_deadlines
-from catalog.portal.forms import ReturnForm, attach_errors
+from catalog.portal.forms import attach_errors
 from catalog.portal.views import authority_org, page, portal_view, public_catalog, require, tier_label
 
 from .. import policies as sharing_policies
 from .. import services as sharing_services
-from ..choices import GrantStatus, RequestKind, RequestStatus
+from ..choices import (
+    DisputeStatus,
+    DisputeSubject,
+    GrantChangeKind,
+    GrantChangeStatus,
+    GrantStatus,
+    RequestKind,
+    RequestStatus,
+    ReturnConsentStatus,
+)
 from ..models import SharingRequest, due_expression
 from ..notify import inbox as notify_inbox
 from ..notify import types
-from ..selectors import request_timeline
+from ..notify.render import local_time
+from ..selectors import dispute_timeline, objection_statistics, request_extension, request_timeline
 from . import forms
 from . import selectors as dash
 
@@ -135,11 +146,51 @@ def _timeline(req: SharingRequest):
         e.label = types.event_type_label(e.type)
         if e.type == "request.submitted" and p.get("resubmission"):
             e.label = _("Sharing request resubmitted")
+            # SPEC §3a (一次性告知): the completed request starts the answer clock again.
+            e.clock_note = _("Resubmitted with the missing material: the answer deadline is counted again from now.")
         elif e.type == "request.submitted" and p.get("transferred"):
             e.label = _("Sharing request received by transfer")
         e.hop = (p.get("from_org_name"), p.get("to_org_name")) if e.type == "request.transferred" else None
+        if e.type == "grant.change_requested" and p.get("change_kind") in GrantChangeKind.values:
+            e.label = _("%(change)s of the grant asked: waiting for the data authority's consent") % {
+                "change": GrantChangeKind(p["change_kind"]).label
+            }
+        elif e.type in ("grant.revoked", "grant.narrowed") and p.get("change"):
+            e.label = _("%(event)s with the data authority's consent") % {"event": e.label}
         e.note = p.get("comment") or p.get("decision_basis") or p.get("reason") or ""
+        if getattr(e, "clock_note", ""):
+            e.note = e.clock_note
+        if e.type == "request.returned" and isinstance(p.get("missing"), list):
+            e.missing = p["missing"]
+        if e.type == "request.extended" and p.get("original_due_at"):
+            e.note = _("Extended by %(days)s working days; original deadline %(original)s. Reason: %(reason)s") % {
+                "days": p.get("working_days"),
+                "original": local_time(p["original_due_at"]),
+                "reason": p.get("comment") or "",
+            }
     return events
+
+
+def _deadline_facts(req: SharingRequest) -> list[dict]:
+    """Each deadline the request has now, with the rule it comes from ("依据") and its extension."""
+    facts = []
+    for deadline, label, due_at, rule in (
+        ("reply", _("Answer deadline"), req.reply_due_at, req.reply_due_rule),
+        ("fulfil", _("Sharing deadline"), req.fulfil_due_at, req.fulfil_due_rule),
+    ):
+        if due_at is None:
+            continue
+        ext = request_extension(req, deadline)
+        facts.append(
+            {
+                "deadline": deadline,
+                "label": label,
+                "due_at": due_at,
+                "basis": wcal.rule_basis(rule),
+                "extension": ext and {**ext, "original": local_time(ext["original_due_at"])},
+            }
+        )
+    return facts
 
 
 def _item_names(req: SharingRequest) -> dict:
@@ -162,6 +213,7 @@ def request_detail(request, pk: int):
             "req": req,
             "tier_label": tier_label(req.resource.sharing_type),
             "timeline": _timeline(req),
+            "deadline_facts": _deadline_facts(req),
             "items": [(c, names.get(c, c)) for c in req.items],
             "approved": [(c, names.get(c, c)) for c in req.approved_items],
             "can_submit": sharing_services.request_allows(req, "submit") and policies.can(user, "request.submit", req),
@@ -172,6 +224,9 @@ def request_detail(request, pk: int):
                 sharing_services.request_allows(req, "approve") or sharing_services.request_allows(req, "fulfil")
             )
             and policies.can(user, "request.approve", req),
+            "can_sign_off": sharing_services.request_allows(req, "sign_off")
+            and policies.can(user, "request.sign_off", req),
+            "signoff_form": forms.SignOffForm(),
             "can_dispute": policies.can(user, "request.dispute", req)
             and sharing_services.request_allows(req, "dispute"),
             "dispute_form": forms.DisputeOpenForm(),
@@ -306,12 +361,25 @@ def decide(request, pk: int):
     approve_form = forms.ApproveForm(
         request_obj=req, item_names=names, initial={"approved_items": req.items, "approved_until": req.requested_until}
     )
-    reject_form, return_form, answer_form = forms.RejectForm(), ReturnForm(), forms.AnswerForm()
+    reject_form, return_form, answer_form = forms.RejectForm(), forms.MissingReturnForm(), forms.AnswerForm()
     transfer_form = forms.TransferForm(user=user)
+    extend_form = forms.ExtendForm(prefix="extend")
     if request.method == "POST":
         action = request.POST.get("action")
         try:
-            if action == "approve":
+            if action == "extend":
+                require(user, "request.extend", req)
+                extend_form = forms.ExtendForm(request.POST, prefix="extend")
+                if extend_form.is_valid():
+                    req = sharing_services.request_extend(
+                        actor=user,
+                        request=req,
+                        reason=extend_form.cleaned_data["reason"],
+                        working_days=extend_form.cleaned_data["working_days"],
+                    )
+                    messages.success(request, _("The deadline was extended."))
+                    return redirect("portal:decide", pk=req.pk)
+            elif action == "approve":
                 approve_form = forms.ApproveForm(request.POST, request_obj=req, item_names=names)
                 if approve_form.is_valid():
                     d = approve_form.cleaned_data
@@ -331,12 +399,18 @@ def decide(request, pk: int):
                     sharing_services.request_reject(actor=user, request=req, **reject_form.cleaned_data)
                     return _decided(request, req, _("The request was rejected."))
             elif action == "return":
+                # Order 809 (一次性告知): once, listing everything missing; a second return is asked
+                # of the data authority, the request staying submitted meanwhile.
                 require(user, "request.return", req)
-                return_form = ReturnForm(request.POST)
+                return_form = forms.MissingReturnForm(request.POST)
                 if return_form.is_valid():
-                    sharing_services.request_return(
-                        actor=user, request=req, comment=return_form.cleaned_data["comment"]
-                    )
+                    d = return_form.cleaned_data
+                    if req.returns_count:
+                        sharing_services.request_return_consent_ask(
+                            actor=user, request=req, missing=d["missing"], comment=d["comment"]
+                        )
+                        return _decided(request, req, _("The data authority was asked to consent to a second return."))
+                    sharing_services.request_return(actor=user, request=req, missing=d["missing"], comment=d["comment"])
                     return _decided(request, req, _("The request was returned to the requester."))
             elif action == "answer":
                 require(user, "request.answer", req)
@@ -362,6 +436,7 @@ def decide(request, pk: int):
                 "return": return_form,
                 "answer": answer_form,
                 "transfer": transfer_form,
+                "extend": extend_form,
             }[action]
             attach_errors(exc, target)
     label_deadlines([req], "due_at", provisional_attr="deadline_provisional")
@@ -374,10 +449,14 @@ def decide(request, pk: int):
             "approve_form": approve_form,
             "reject_form": reject_form,
             "return_form": return_form,
+            "return_consent_pending": req.return_consents.filter(status=ReturnConsentStatus.PENDING).first(),
             "answer_form": answer_form,
             "transfer_form": transfer_form,
             "can_transfer": sharing_services.request_allows(req, "transfer")
             and policies.can(user, "request.transfer", req),
+            "extend_form": extend_form,
+            "can_extend": sharing_services.request_can_extend(req) and policies.can(user, "request.extend", req),
+            "deadline_facts": _deadline_facts(req),
             "items": [(c, names.get(c, c)) for c in req.items],
             "is_verification": req.kind == RequestKind.VERIFICATION,
             "timeline": _timeline(req),
@@ -410,8 +489,25 @@ def fulfil(request, pk: int):
         sharing_policies.visible_requests(request.user).select_related("resource", "requester_org"), pk=pk
     )
     require(request.user, "request.fulfil", req)
-    form = forms.FulfilForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    extending = request.method == "POST" and request.POST.get("action") == "extend"
+    form = forms.FulfilForm(request.POST if request.method == "POST" and not extending else None)
+    extend_form = forms.ExtendForm(request.POST if extending else None, prefix="extend")
+    if extending:
+        require(request.user, "request.extend", req)
+        if extend_form.is_valid():
+            try:
+                sharing_services.request_extend(
+                    actor=request.user,
+                    request=req,
+                    reason=extend_form.cleaned_data["reason"],
+                    working_days=extend_form.cleaned_data["working_days"],
+                )
+            except DomainError as exc:
+                attach_errors(exc, extend_form)
+            else:
+                messages.success(request, _("The deadline was extended."))
+                return redirect("portal:fulfil", pk=req.pk)
+    elif request.method == "POST" and form.is_valid():
         try:
             sharing_services.request_fulfil(actor=request.user, request=req, **form.cleaned_data)
         except DomainError as exc:
@@ -419,7 +515,14 @@ def fulfil(request, pk: int):
         else:
             return _decided(request, req, _("The sharing was recorded as completed."))
     label_deadlines([req], "due_at", provisional_attr="deadline_provisional")
-    return page(request, "portal/fulfil.html", {"req": req, "form": form})
+    context = {
+        "req": req,
+        "form": form,
+        "extend_form": extend_form,
+        "can_extend": sharing_services.request_can_extend(req) and policies.can(request.user, "request.extend", req),
+        "deadline_facts": _deadline_facts(req),
+    }
+    return page(request, "portal/fulfil.html", context)
 
 
 # --- grants -----------------------------------------------------------------------------------
@@ -476,8 +579,12 @@ def grant_revoke(request, pk: int):
         except DomainError as exc:
             attach_errors(exc, form)
         else:
-            messages.success(request, _("Grant #%(id)s was revoked.") % {"id": grant.pk})
-            return redirect(f"{reverse('portal:grants')}?side=issued")
+            messages.success(
+                request,
+                _("The revocation of grant #%(id)s was sent to the data authority for its consent (Order 809).")
+                % {"id": grant.pk},
+            )
+            return redirect("portal:grant_detail", pk=grant.pk)
     names = dict(grant.resource.items.values_list("code", "name"))
     return page(
         request,
@@ -490,6 +597,162 @@ def grant_revoke(request, pk: int):
     )
 
 
+GRANT_ACTIONS = ("suspend", "extend", "lift", "approve", "refuse")
+
+
+def _grant_action(request, user, grant, action: str, forms_by_action: dict) -> str | None:
+    """One POST of the grant page through its service; the success message, or None (errors
+    stay on the form)."""
+    form = forms_by_action[action]
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    if action == "suspend":
+        require(user, "grant.suspend", grant)
+        sharing_services.grant_suspend(actor=user, grant=grant, reason=data["reason"])
+        return _("The grant was suspended; the data authority will review the suspension.")
+    if action == "extend":
+        require(user, "grant.extend", grant)
+        if data["requested_until"] is None:
+            form.add_error("requested_until", _("Give the new end date."))
+            return None
+        sharing_services.grant_extend_request(
+            actor=user, grant=grant, requested_until=data["requested_until"], reason=data["reason"]
+        )
+        return _("The extension was asked for; the source institution decides.")
+    change = get_object_or_404(
+        sharing_policies.visible_grant_changes(user).filter(grant=grant, status=GrantChangeStatus.PENDING),
+        pk=request.POST.get("change"),
+    )
+    require(user, f"grant_change.{action if action != 'lift' else 'refuse'}", change)
+    if action == "approve":
+        sharing_services.grant_change_approve(
+            actor=user, change=change, comment=data["comment"], valid_until=data["valid_until"]
+        )
+        return _("The change was approved.")
+    sharing_services.grant_change_refuse(actor=user, change=change, comment=data["comment"])
+    return _("The change was refused.")
+
+
+@portal_view
+def grant_detail(request, pk: int):
+    """One grant: its terms, the changes waiting for a decision (Order 809) with the buttons of
+    those who may act on them, and its history of changes."""
+    user = request.user
+    grant = get_object_or_404(
+        sharing_policies.visible_grants(user).select_related("org", "resource__source_org"), pk=pk
+    )
+    names = dict(grant.resource.items.values_list("code", "name"))
+    items = [(code, names.get(code, code)) for code in grant.items]
+    forms_by_action = {
+        "suspend": forms.GrantSuspendForm(prefix="suspend"),
+        "extend": forms.GrantExtendForm(prefix="extend"),
+        "approve": forms.GrantChangeDecisionForm(prefix="decide"),
+    }
+    dispute_form = forms.RevocationDisputeForm(prefix="dispute")
+    narrow_form = forms.GrantNarrowForm(prefix="narrow", items=items)
+    if request.method == "POST" and request.POST.get("action") == "dispute":
+        # Art. 51: the grantee disputes a revocation, pending or consented to (Order 809)
+        require(user, "dispute.open", grant)
+        dispute_form = forms.RevocationDisputeForm(request.POST, prefix="dispute")
+        if dispute_form.is_valid():
+            try:
+                dispute = sharing_services.dispute_open(
+                    actor=user,
+                    subject=DisputeSubject.REVOCATION,
+                    grant=grant,
+                    reason=dispute_form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                attach_errors(exc, dispute_form)
+            else:
+                messages.success(request, _("Dispute opened; the data authority will coordinate."))
+                return redirect("portal:authority_dispute", pk=dispute.pk)
+    elif request.method == "POST" and request.POST.get("action") == "narrow":
+        # Order 809: the source asks to take items from the grant; the data authority consents
+        require(user, "grant.narrow", grant)
+        narrow_form = forms.GrantNarrowForm(request.POST, prefix="narrow", items=items)
+        if narrow_form.is_valid():
+            try:
+                sharing_services.grant_change_request(
+                    actor=user,
+                    grant=grant,
+                    kind=GrantChangeKind.NARROW,
+                    reason=narrow_form.cleaned_data["reason"],
+                    items=narrow_form.cleaned_data["items"],
+                )
+            except DomainError as exc:
+                attach_errors(exc, narrow_form)
+            else:
+                messages.success(
+                    request, _("The narrowing was sent to the data authority for its consent (Order 809).")
+                )
+                return redirect("portal:grant_detail", pk=grant.pk)
+    elif request.method == "POST":
+        action = request.POST.get("action")
+        if action not in GRANT_ACTIONS:
+            raise Http404
+        prefix = {"suspend": "suspend", "extend": "extend"}.get(action, "decide")
+        form_class = {"suspend": forms.GrantSuspendForm, "extend": forms.GrantExtendForm}.get(
+            action, forms.GrantChangeDecisionForm
+        )
+        form = form_class(request.POST, prefix=prefix)
+        forms_by_action[action if action in ("suspend", "extend") else "approve"] = form
+        try:
+            done = _grant_action(request, user, grant, action, {**forms_by_action, action: form})
+        except DomainError as exc:
+            attach_errors(exc, form)
+        else:
+            if done:
+                messages.success(request, done)
+                return redirect("portal:grant_detail", pk=grant.pk)
+        grant.refresh_from_db()
+    changes = list(grant.changes.select_related("decider_org", "requested_by", "decided_by").order_by("-id"))
+    for c in changes:
+        c.item_names = [(code, names.get(code, code)) for code in c.items]
+        c.can_decide = c.status == GrantChangeStatus.PENDING and policies.can(user, "grant_change.approve", c)
+    pending = [c for c in changes if c.status == GrantChangeStatus.PENDING]
+    label_deadlines(pending, "due_at", provisional_attr="due_provisional")
+    running = grant.status == GrantStatus.ACTIVE
+    revocation = grant.status == GrantStatus.REVOKED or any(c.kind == GrantChangeKind.REVOKE for c in pending)
+    return page(
+        request,
+        "portal/grant_detail.html",
+        {
+            "grant": grant,
+            "items": items,
+            "pending": pending,
+            "history": [c for c in changes if c.status != GrantChangeStatus.PENDING],
+            "can_revoke": running and policies.can(user, "grant.revoke", grant),
+            "can_suspend": running and policies.can(user, "grant.suspend", grant),
+            "can_extend": running and policies.can(user, "grant.extend", grant),
+            "can_narrow": running and len(grant.items) > 1 and policies.can(user, "grant.narrow", grant),
+            "can_dispute": revocation
+            and policies.can(user, "dispute.open", grant)
+            and not grant.disputes.filter(status=DisputeStatus.OPEN).exists(),
+            "dispute_form": dispute_form,
+            "narrow_form": narrow_form,
+            "suspend_form": forms_by_action["suspend"],
+            "extend_form": forms_by_action["extend"],
+            "decide_form": forms_by_action["approve"],
+        },
+    )
+
+
+@portal_view
+def grant_changes(request):
+    """The changes of grants the user decides (Order 809): the data authority's revocations,
+    narrowings and suspensions; an approver's extensions."""
+    user = request.user
+    rows = list(
+        sharing_policies.grant_changes_to_decide(user)
+        .select_related("grant__org", "grant__resource__source_org")
+        .order_by("due_at", "id")[:300]
+    )
+    label_deadlines(rows, "due_at", provisional_attr="due_provisional")
+    return page(request, "portal/grant_changes.html", {"rows": rows})
+
+
 # --- notifications -----------------------------------------------------------------------------
 
 
@@ -499,7 +762,7 @@ def _portal_link(n) -> str:
     if n.subject_type == "catalog.resource" and n.subject_id:
         return f"/catalog/{n.subject_id}/"
     if n.subject_type == "sharing.grant" and n.subject_id:
-        return reverse("portal:grants")
+        return reverse("portal:grant_detail", args=[n.subject_id])
     return ""
 
 
@@ -563,57 +826,136 @@ def authority_disputes(request):
     rows = (
         sharing_policies.visible_disputes(request.user)
         .filter(authority_id=org.pk)
-        .select_related("request__resource", "request__requester_org", "request__source_org")
-        .order_by("status", "-created_at")[:200]
+        .select_related("request__resource", "claimant_org", "respondent_org")
+        .order_by("status", "stage_due_at", "-created_at")[:200]
     )
+    rows = label_deadlines(rows, "stage_due_at", provisional_attr="deadline_provisional")
     return page(request, "portal/authority_disputes.html", {"rows": rows})
+
+
+def _labelled(events):
+    """Events labelled for a person (a dispute's own timeline)."""
+    events = list(events)
+    for e in events:
+        p = e.payload or {}
+        e.label, e.hop = types.event_type_label(e.type), None
+        e.note = p.get("comment") or p.get("reason") or ""
+    return events
 
 
 @portal_view
 def authority_dispute(request, pk: int):
-    """One dispute: its request, the coordination steps, and (for the coordinating authority)
-    forms to record a step or the outcome."""
+    """One Art. 51 dispute, its own page for both sides and the coordinating authority: what it
+    is about, the stage with its deadline, the steps and positions, and the forms each may use
+    (a step or position; the next stage; for the authority, the outcome)."""
     user = request.user
     dispute = get_object_or_404(
         sharing_policies.visible_disputes(user).select_related(
-            "request__resource", "request__requester_org", "request__source_org"
+            "request__resource",
+            "request__requester_org",
+            "request__source_org",
+            "grant__resource",
+            "source_conflict",
+            "claimant_org",
+            "respondent_org",
+            "authority",
+            "designated_org",
         ),
         pk=pk,
     )
-    step_form, resolve_form = forms.DisputeStepForm(), forms.DisputeResolveForm()
+    step_form, advance_form = forms.DisputeStepForm(), forms.DisputeAdvanceForm()
+    resolve_form = forms.DisputeResolveForm(dispute=dispute)
     if request.method == "POST":
         action = request.POST.get("action")
-        if action not in ("step", "resolve"):
+        if action not in ("step", "advance", "resolve"):
             raise Http404
         require(user, f"dispute.{action}", dispute)
-        form = forms.DisputeStepForm(request.POST) if action == "step" else forms.DisputeResolveForm(request.POST)
+        form = {
+            "step": lambda: forms.DisputeStepForm(request.POST),
+            "advance": lambda: forms.DisputeAdvanceForm(request.POST),
+            "resolve": lambda: forms.DisputeResolveForm(request.POST, dispute=dispute),
+        }[action]()
         if form.is_valid():
+            data = form.cleaned_data
             try:
                 if action == "step":
-                    sharing_services.dispute_add_step(actor=user, dispute=dispute, **form.cleaned_data)
+                    if data["stage"] and data["stage"] != dispute.stage:
+                        require(user, "dispute.advance", dispute)
+                    sharing_services.dispute_add_step(
+                        actor=user,
+                        dispute=dispute,
+                        stage=data["stage"] or None,
+                        note=data["note"],
+                        position=data["position"],
+                    )
                     messages.success(request, _("Step recorded."))
+                elif action == "advance":
+                    sharing_services.dispute_advance(actor=user, dispute=dispute, **data)
+                    messages.success(request, _("The dispute moved to its next stage."))
                 else:
-                    sharing_services.dispute_resolve(actor=user, dispute=dispute, **form.cleaned_data)
+                    sharing_services.dispute_resolve(
+                        actor=user,
+                        dispute=dispute,
+                        outcome=data["outcome"],
+                        comment=data["comment"],
+                        designated_org=data.get("designated_org"),
+                    )
                     messages.success(request, _("Dispute resolved."))
                 return redirect("portal:authority_dispute", pk=pk)
             except DomainError as exc:
                 attach_errors(exc, form)
         if action == "step":
             step_form = form
+        elif action == "advance":
+            advance_form = form
         else:
             resolve_form = form
-    can_act = dispute.status == "open" and policies.can(user, "dispute.step", dispute)
+    is_open = dispute.status == "open"
+    label_deadlines([dispute], "stage_due_at", provisional_attr="deadline_provisional")
     return page(
         request,
         "portal/authority_dispute.html",
         {
             "dispute": dispute,
-            "steps": dispute.steps.select_related("actor"),
-            "can_act": can_act,
+            "steps": dispute.steps.select_related("actor", "org"),
+            "timeline": _labelled(dispute_timeline(dispute).select_related("org")),
+            "next_stage": sharing_services.dispute_next_stage(dispute),
+            "can_step": is_open and policies.can(user, "dispute.step", dispute),
+            "can_advance": is_open
+            and sharing_services.dispute_next_stage(dispute) is not None
+            and policies.can(user, "dispute.advance", dispute),
+            "can_act": is_open and policies.can(user, "dispute.resolve", dispute),
             "step_form": step_form,
+            "advance_form": advance_form,
             "resolve_form": resolve_form,
         },
     )
+
+
+@portal_view
+def source_conflict_dispute(request, pk: int):
+    """Either institution of a source conflict takes it further as an Art. 51 dispute (Art. 6(5));
+    linked from the conflict's page (catalog/templates/portal/source_conflict.html)."""
+    user = request.user
+    conflict = get_object_or_404(
+        policies.visible_source_conflicts(user).select_related("holder", "claimant", "resource", "authority"), pk=pk
+    )
+    require(user, "dispute.open", conflict)
+    form = forms.ConflictDisputeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dispute = sharing_services.dispute_open(
+                actor=user,
+                subject=DisputeSubject.SOURCE_CONFLICT,
+                source_conflict=conflict,
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as exc:
+            attach_errors(exc, form)
+        else:
+            messages.success(request, _("Dispute opened; the data authority will coordinate."))
+            return redirect("portal:authority_dispute", pk=dispute.pk)
+    return page(request, "portal/source_conflict_dispute.html", {"c": conflict, "form": form})
 
 
 def _dashboard_data(user):
@@ -653,6 +995,7 @@ def dashboard(request):
         "stale": len(stale),
         "answered": sum(r["answered"] for r in on_time),
         "on_time": sum(r["on_time"] for r in on_time),
+        "returns": sum(r["returns"] for r in on_time),  # Order 809: counted apart from answers
     }
     totals["rate"] = round(100 * totals["on_time"] / totals["answered"], 1) if totals["answered"] else None
     return page(
@@ -660,6 +1003,12 @@ def dashboard(request):
         "portal/dashboard.html",
         {
             "org": org,
+            # Data-quality objections answered by the region's institutions (SPEC §3b)
+            "objection_stats": objection_statistics(
+                sharing_policies.visible_objections(request.user).filter(
+                    source_org__region_id__in=region_subtree_ids(org.region_id)
+                )
+            ),
             "month_chart": month_chart,
             "on_time_chart": on_time_chart,
             "overdue_chart": overdue_chart,
@@ -691,10 +1040,16 @@ def dashboard_export(request):
         ws.append([m["month"].strftime("%Y-%m"), *[m["tiers"].get(t, 0) for t in SharingType.values]])
     ws = wb.create_sheet("on_time")
     ws.append(
-        [_("Institution"), _("Answered"), pgettext("requests answered on time", "On time"), _("On-time rate (%)")]
+        [
+            _("Institution"),
+            _("Answered"),
+            pgettext("requests answered on time", "On time"),
+            _("On-time rate (%)"),
+            _("Returns for missing material"),
+        ]
     )
     for r in on_time:
-        ws.append(xlsx_row(ws, [r["org"], r["answered"], r["on_time"], r["rate"]]))
+        ws.append(xlsx_row(ws, [r["org"], r["answered"], r["on_time"], r["rate"], r["returns"]]))
     ws = wb.create_sheet("overdue")
     ws.append([_("Institution"), _("Overdue requests")])
     for r in overdue:

@@ -1,4 +1,4 @@
-"""`python -m tests.bench [catalog|sharing|events] [options]`: run the named benches
+"""`python -m tests.bench [catalog|sharing|events|imports|writes] [options]`: run the named benches
 (default: all). Each bench configures Django for its own database, so when several are asked
 for, each runs in a process of its own."""
 
@@ -10,7 +10,7 @@ import sys
 # The development key is refused without DEBUG (config/settings.py); the benches run without it.
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret-3d9a7f1c5e2b8a4d6f0c1e9b7a5d3f2c")
 
-BENCHES = ["catalog", "sharing", "events", "imports"]  # other benches are added here as separate modules
+BENCHES = ["catalog", "sharing", "events", "imports", "writes"]  # other benches are added here as separate modules
 
 
 def main(argv: list[str]) -> int:

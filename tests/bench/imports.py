@@ -66,8 +66,8 @@ def _entry_row(rng, k: int, summary: int) -> list:
     return [row.get(h, "") for h, _f, _m in codes.ENTRY_COLUMNS]
 
 
-def _item_row(rng, n: int, description: int) -> list:
-    k = n // (ITEMS // ENTRIES) + 1
+def _item_row(rng, n: int, description: int, items: int = ITEMS) -> list:
+    k = n // (items // ENTRIES) + 1
     return [k, f"BENCH-{n:06d}", _words(rng, 10), "C", 50, _words(rng, description), "否", "是"]
 
 
@@ -99,14 +99,15 @@ def _strings_xml(strings: dict) -> bytes:
     return f'<sst xmlns="{NS}" count="{len(strings)}" uniqueCount="{len(strings)}">{body}</sst>'.encode()
 
 
-def _workbook(path: Path, summary: int, description: int, shared: bool) -> None:
-    """The template's package with both sheets rewritten: every row the limits allow, text
-    inline or in a shared strings table."""
+def _workbook(path: Path, summary: int, description: int, shared: bool, items: int = ITEMS) -> None:
+    """The template's package with both sheets rewritten: every row the limits allow (or
+    `items` item rows), text inline or in a shared strings table."""
     from catalog import codes, importexport
 
     rng = random.Random(2)
     entries = [[h for h, _f, _m in codes.ENTRY_COLUMNS]] + [_entry_row(rng, k, summary) for k in range(1, ENTRIES + 1)]
-    items = [[h for h, _f, _m in codes.ITEM_COLUMNS]] + [_item_row(rng, n, description) for n in range(ITEMS)]
+    item_rows = [_item_row(rng, n, description, items) for n in range(items)]
+    items = [[h for h, _f, _m in codes.ITEM_COLUMNS], *item_rows]
     strings: dict | None = {} if shared else None
     parts = {
         "xl/worksheets/sheet1.xml": _sheet_xml(entries, strings),

@@ -22,6 +22,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "object_id",
             "object_repr",
             "changes",
+            "seq",
             "prev_hash",
             "hash",
         ]

@@ -29,6 +29,7 @@ from ...models import (
     ResourceItem,
     ResourceRefresh,
     ResourceVersion,
+    SourceConflict,
 )
 
 _DATETIME = serializers.DateTimeField()
@@ -582,3 +583,38 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     def get_entries_done(self, job) -> int:
         return importexport.import_job_progress(job)["entries_done"]
+
+
+class SourceConflictSerializer(serializers.ModelSerializer):
+    """A second institution's claim on a data element another holds as its source (Art. 6(5),
+    Art. 14), waiting for or settled by the data authority's designation."""
+
+    holder_name = serializers.CharField(source="holder.name", read_only=True)
+    claimant_name = serializers.CharField(source="claimant.name", read_only=True)
+
+    class Meta:
+        model = SourceConflict
+        fields = [
+            "id",
+            "code",
+            "holder",
+            "holder_name",
+            "claimant",
+            "claimant_name",
+            "resource",
+            "authority",
+            "status",
+            "designated_org",
+            "decided_by",
+            "decided_at",
+            "comment",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class SourceDesignationSerializer(serializers.Serializer):
+    org = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(), help_text=_("The designated source: the holder or the claimant")
+    )
+    comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")

@@ -69,6 +69,7 @@ class AuditEventViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveMod
             "object_id",
             "object_repr",
             "changes",
+            "seq",
             "hash",
         ]
         writer = csv.writer(_Echo())

@@ -22,7 +22,7 @@ from catalog.core.errors import RuleViolation
 
 from ... import importexport, policies, search, selectors, services, tasks
 from ...choices import ResourceStatus
-from ...filters import CatalogTaskFilter, ResourceFilingFilter, ResourceFilter
+from ...filters import CatalogTaskFilter, ResourceFilingFilter, ResourceFilter, SourceConflictFilter
 from ...models import Resource
 from ..serializers.resources import (
     CatalogTaskSerializer,
@@ -37,6 +37,8 @@ from ..serializers.resources import (
     ResourceVersionSerializer,
     RetireSerializer,
     ReturnSerializer,
+    SourceConflictSerializer,
+    SourceDesignationSerializer,
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -154,6 +156,7 @@ class ResourceViewSet(
         "return_": "resource.return",
         "retire": "resource.retire",
         "versions": "resource.view",
+        "grant_impact": "resource.view",
         "refreshes": "resource.view",
         "facets": "resource.view",
         "stale": "resource.view",
@@ -297,6 +300,34 @@ class ResourceViewSet(
             actor=request.user, resource=self.get_object(), reason=data.validated_data["reason"]
         )
         return self._out(resource)
+
+    @extend_schema(
+        responses=inline_serializer(
+            "GrantImpact",
+            {
+                "grant": serializers.IntegerField(),
+                "org": serializers.IntegerField(),
+                "org_name": serializers.CharField(),
+                "items": serializers.ListField(child=serializers.CharField()),
+                "ends": serializers.BooleanField(),
+                "valid_until": serializers.DateField(),
+            },
+            many=True,
+        ),
+        summary="Grants the pending version would narrow or end (Order 809: its approval is the consent)",
+        description=(
+            "For an entry with a new version under review (or the version itself): each running grant that "
+            "holds items the version drops, the items it would lose and whether it would end. Seen by those who "
+            "see the pending version (the source institution and the reviewing authority); empty otherwise."
+        ),
+    )
+    @action(detail=True, methods=["get"], url_path="grant-impact", filterset_class=None, pagination_class=None)
+    def grant_impact(self, request, pk=None):
+        resource = self.get_object()
+        revision = services.resource_workflow_target(resource)
+        if revision.revision_of_id is None or not policies.sees_pending_revision(request.user, revision.revision_of):
+            return Response([])
+        return Response(selectors.revision_grant_impact(revision))
 
     @extend_schema(responses=ResourceVersionSerializer(many=True), summary="Published versions with what changed")
     @action(detail=True, methods=["get"], filterset_class=None)
@@ -564,3 +595,36 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PolicyV
 
     def get_queryset(self):
         return policies.visible_import_jobs(self.request.user).defer("content").order_by("-created_at", "-id")
+
+
+class SourceConflictViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Source conflicts (Art. 6(5), Art. 14: one data element, one source): a second institution
+    claimed a data element another holds; the data authority common to the two designates the
+    source (`designate/`: the holder keeps it, or the claim moves to the claimant)."""
+
+    serializer_class = SourceConflictSerializer
+    filterset_class = SourceConflictFilter
+    policy_actions = {
+        "list": "source_conflict.view",
+        "retrieve": "source_conflict.view",
+        "designate": "source_conflict.designate",
+    }
+
+    def get_queryset(self):
+        return (
+            policies.visible_source_conflicts(self.request.user)
+            .select_related("holder", "claimant")
+            .order_by("-created_at", "-id")
+        )
+
+    @extend_schema(request=SourceDesignationSerializer, responses=SourceConflictSerializer)
+    @action(detail=True, methods=["post"])
+    def designate(self, request, pk=None):
+        conflict = self.get_object()
+        body = SourceDesignationSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        conflict = services.source_conflict_designate(
+            actor=request.user, conflict=conflict, org=data["org"], comment=data["comment"]
+        )
+        return Response(SourceConflictSerializer(self.get_queryset().get(pk=conflict.pk)).data)

@@ -4,10 +4,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from catalog.models import AuditEvent
 from tests.factories import region
+
+from .conftest import tampering
 
 pytestmark = pytest.mark.django_db
 
@@ -32,30 +33,32 @@ def test_audit_rows_cannot_be_changed_through_the_application(admin_user):
         row.delete()
 
 
-def test_verify_detects_a_row_altered_in_sql(api, admin_user, source_org):
+def test_verify_detects_a_row_altered_in_sql(api, admin_user, source_org, seal):
     for name in ("一", "二", "三"):
         api(admin_user).patch(f"/api/v1/organizations/{source_org.pk}/", {"name": name}, format="json")
+    seal()
     out = StringIO()
     call_command("verify_audit", stdout=out)
     assert "intact" in out.getvalue()
     victim = AuditEvent.objects.filter(action="organization.update").order_by("id")[1]
-    with connection.cursor() as cur:
+    with tampering() as cur:
         cur.execute(f"UPDATE {AuditEvent._meta.db_table} SET object_repr = %s WHERE id = %s", ["篡改", victim.pk])
     out = StringIO()
     with pytest.raises(SystemExit):
         call_command("verify_audit", stdout=out)
-    assert f"record id {victim.pk}" in out.getvalue()
+    assert f"record id {victim.pk} (seq {victim.seq}) altered" in out.getvalue()
 
 
-def test_verify_detects_a_removed_row(api, admin_user):
+def test_verify_detects_a_removed_row(api, admin_user, seal):
     admin = api(admin_user)
     admin.post("/api/v1/regions/", {"code": "450000", "name": "广西壮族自治区", "level": "province"}, format="json")
     admin.post("/api/v1/regions/", {"code": "460000", "name": "海南省", "level": "province"}, format="json")
-    ids = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
-    with connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id = %s", [ids[-2]])
+    seal()
+    seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True)[1]
+    with tampering() as cur:
+        cur.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = %s", [seq])
     out = StringIO()
     with pytest.raises(SystemExit):
         call_command("verify_audit", stdout=out)
-    assert f"record id {ids[-1]}" in out.getvalue()
+    assert f"record seq {seq} missing" in out.getvalue()
     assert region("440000")

@@ -382,7 +382,10 @@ def test_migration_puts_each_existing_comment_in_its_field():
         old = MigrationExecutor(connection).loader.project_state(before).apps
         Organization, Task = old.get_model("catalog", "Organization"), old.get_model("catalog", "CatalogTask")
         org = Organization.objects.create(
-            name="迁移测试单位", code="11440000MB0000001X", kind="government", region_id=region("440000").pk
+            name="迁移测试单位",
+            code="11440000MB0000001X",
+            kind="government",
+            region_id=old.get_model("catalog", "Region").objects.get(code="440000").pk,  # the model of then
         )
         common = {
             "org": org,

@@ -5,7 +5,7 @@ catalog as its users would."""
 import pytest
 
 from catalog import services
-from catalog.models import DataElementSource, Resource, ResourceVersion
+from catalog.models import DataElementSource, Resource, ResourceVersion, SourceConflict
 from tests.factories import EntryFactory, OrganizationFactory, entry_payload, make_user
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,9 @@ def _item(code, **over):
 def test_another_spelling_of_a_held_code_is_the_same_code(api, staff, civil_staff, source_org, spelling):
     assert api(staff).post(URL, entry_payload(items=[_item("GDRK0001")]), format="json").status_code == 201
     response = api(civil_staff).post(URL, entry_payload(items=[_item(spelling)]), format="json")
-    assert response.status_code == 400 and source_org.name in response.json()["detail"]
+    # The same code: saved as not a source, a conflict for the data authority (Art. 6(5)).
+    assert response.status_code == 201 and response.json()["items"][0]["is_source"] is False
+    assert SourceConflict.objects.get().code == "GDRK0001"
 
 
 def test_codes_are_stored_in_one_spelling_and_checked(api, staff):

@@ -3,7 +3,7 @@
 
 import pytest
 
-from catalog.models import AuditEvent, DataElementSource, Event, Resource
+from catalog.models import AuditEvent, DataElementSource, Event, Resource, SourceConflict
 from tests.factories import OrganizationFactory, entry_payload, make_user
 
 pytestmark = pytest.mark.django_db
@@ -72,11 +72,13 @@ def test_one_data_element_one_source(api, staff, source_org):
         entry_payload(name="婚姻登记信息", items=[{"code": "DE-ID-001", "name": "身份证号", "data_type": "string"}]),
         format="json",
     )
-    assert second.status_code == 400
-    assert "items[0].code" in second.json()["errors"]
-    assert source_org.name in second.json()["detail"]
-    assert Resource.objects.filter(source_org=other_org).count() == 0
+    # Art. 6(5): the second claim does not take the element; the entry is saved with the item as
+    # not a source and the conflict goes to the data authority (tests/catalog/resources/test_source_conflicts.py).
+    assert second.status_code == 201
+    assert second.json()["items"][0]["is_source"] is False
+    assert Resource.objects.filter(source_org=other_org).count() == 1
     assert DataElementSource.objects.get(code="DE-ID-001").org == source_org
+    assert SourceConflict.objects.get(code="DE-ID-001").claimant == other_org
     # Using the element without claiming to be its source is fine; the same institution may reuse it.
     ok = api(other_staff).post(
         "/api/v1/resources/",

@@ -178,6 +178,7 @@ def test_returned_request_edited_and_resubmitted_on_a_phone(live_world, new_page
         page.eval_on_selector(f"tr[data-request='{req.pk}'] td", "td => getComputedStyle(td).display") == "table-cell"
     )
     page.goto(f"/desk/{req.pk}/")
+    page.fill("#return-form textarea[name=missing]", "公民身份号码的法定依据")  # Order 809: all at once
     page.fill("#return-form textarea[name=comment]", "请说明需要公民身份号码的法定依据，否则只申请姓名和户籍地址")
     page.click("#return-form button[value=return]")
     page.wait_for_url("**/desk/")

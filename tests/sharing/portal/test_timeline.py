@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 def test_portal_and_api_show_the_same_events_with_the_grants(world):
     req = world.request(world.published(sharing_type="unconditional"))  # approved at once, with a grant
     grant = req.grants.get()
-    sharing_services.grant_revoke(actor=world.approver, grant=grant, reason="系统停用")
+    change = sharing_services.grant_revoke(actor=world.approver, grant=grant, reason="系统停用")
+    sharing_services.grant_change_approve(actor=world.authority, change=change, comment="同意")  # Order 809
 
     portal = Client()
     portal.force_login(world.requester)
@@ -27,5 +28,5 @@ def test_portal_and_api_show_the_same_events_with_the_grants(world):
     body = api.get(f"/api/v1/sharing-requests/{req.pk}/events/").json()
     assert body["count"] == len(body["results"])
     assert [(e["id"], e["type"]) for e in body["results"]] == shown
-    assert {"request.submitted", "grant.revoked"} <= {t for _pk, t in shown}
+    assert {"request.submitted", "grant.change_requested", "grant.revoked"} <= {t for _pk, t in shown}
     assert set(body["results"][0]) == {"id", "type", "occurred_at", "actor", "actor_name", "org", "comment", "payload"}

@@ -185,7 +185,7 @@ def test_dispute_opened_by_the_requester_and_resolved_by_the_authority(world):
     assert response.status_code == 302
     dispute.refresh_from_db()
     req.refresh_from_db()
-    assert dispute.status == "resolved" and dispute.steps.count() == 1
+    assert dispute.status == "resolved" and dispute.steps.count() == 2  # opened (negotiation), coordination
     assert req.status == "submitted"  # back to the source for approval
 
 
@@ -215,7 +215,10 @@ def _returned(world):
     SharingRequest.objects.filter(pk=req.pk).update(reply_started_at=req.reply_started_at - dt.timedelta(days=20))
     req.refresh_from_db()
     return sharing_services.request_return(
-        actor=world.approver, request=req, comment="请补充法定职责依据，并只申请所需信息项"
+        actor=world.approver,
+        request=req,
+        comment="请补充法定职责依据，并只申请所需信息项",
+        missing=["法定职责依据"],  # Order 809: everything missing, listed once
     )
 
 
@@ -318,7 +321,7 @@ def test_grants_page_lists_the_institutions_grants(world):
         assert client_for(stranger).get(f"/grants/?side={side}").context["rows"] == []
 
 
-def test_approver_revokes_a_grant_with_a_reason(world, django_capture_on_commit_callbacks):
+def test_approver_asks_to_revoke_a_grant_with_a_reason(world, django_capture_on_commit_callbacks):
     req, grant = _granted(world)
     approver = client_for(world.approver)
     response = approver.post(f"/grants/{grant.pk}/revoke/", {"reason": "  "})
@@ -327,7 +330,19 @@ def test_approver_revokes_a_grant_with_a_reason(world, django_capture_on_commit_
     assert grant.status == "active"
     with django_capture_on_commit_callbacks(execute=True):
         response = approver.post(f"/grants/{grant.pk}/revoke/", {"reason": "申请单位超范围使用数据"})
-    assert response.status_code == 302 and response["Location"] == "/grants/?side=issued"
+    assert response.status_code == 302 and response["Location"] == f"/grants/{grant.pk}/"
+    grant.refresh_from_db()
+    assert grant.status == "active"  # Order 809: waiting for the data authority
+    body = approver.get(f"/grants/{grant.pk}/").content.decode()
+    assert 'data-kind="revoke"' in body and "申请单位超范围使用数据" in body
+    # The authority consents on the grant's page: revoked, and the requester sees why.
+    officer = client_for(world.authority)
+    change = grant.changes.get()
+    assert f'data-change="{change.pk}"' in officer.get("/grant-changes/").content.decode()
+    response = officer.post(
+        f"/grants/{grant.pk}/", {"action": "approve", "change": change.pk, "decide-comment": "同意"}
+    )
+    assert response.status_code == 302
     grant.refresh_from_db()
     req.refresh_from_db()
     assert (
@@ -340,6 +355,7 @@ def test_approver_revokes_a_grant_with_a_reason(world, django_capture_on_commit_
     assert approver.get("/grants/").context["rows"] == []
     assert "申请单位超范围使用数据" in approver.get("/grants/?side=issued&status=all").content.decode()
     body = client_for(world.requester).get(f"/requests/{req.pk}/").content.decode()
+    assert 'data-event="grant.change_requested"' in body
     assert 'data-event="grant.revoked"' in body and "申请单位超范围使用数据" in body
     # A second revocation is refused by the service; the page says so.
     response = approver.post(f"/grants/{grant.pk}/revoke/", {"reason": "再次"})

@@ -7,9 +7,10 @@ from django.test import Client
 
 from catalog.choices import Role
 from catalog.directory import services as directory_services
+from catalog.directory.selectors import reviewing_authority
 from catalog.models import ApiKey, AuditEvent, Event
 from sharing.choices import GrantStatus, RequestStatus
-from sharing.models import Grant, SharingRequest
+from sharing.models import Grant, GrantChange, SharingRequest
 from tests.conftest import client_for
 from tests.factories import OrganizationFactory, SharingRequestFactory, make_user, region
 
@@ -95,7 +96,14 @@ def test_grants_are_revoked_in_the_admin_only_by_an_approver_of_the_source(admin
     response = act(
         admin_client(superuser("root_approver", source_org, [Role.APPROVER])), "grant", "revoke_all", [granted]
     )
-    assert "1 revoked." in messages_of(response)
+    assert "1 revocations asked for" in messages_of(response)
+    assert Grant.objects.get(pk=granted.pk).status == GrantStatus.ACTIVE  # Order 809: the authority consents
+    change = GrantChange.objects.get(grant=granted)
+    response = act(admin_client(admin_user), "grantchange", "approve_all", [change])
+    assert "you may not do this" in messages_of(response)  # an administrator is not the authority
+    officer = superuser("root_officer", reviewing_authority(source_org), [Role.AUTHORITY])
+    response = act(admin_client(officer), "grantchange", "approve_all", [change])
+    assert "1 approved." in messages_of(response)
     assert Grant.objects.get(pk=granted.pk).status == GrantStatus.REVOKED
 
 

@@ -89,7 +89,7 @@ def test_dispute_only_on_a_rejection(api, requester, conditional):
     assert response.status_code == 409
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_decisions_at_the_same_moment_have_one_winner(postgres, requester, approver, conditional):
     req = services.request_submit(actor=requester, request=SharingRequestFactory(actor=requester, resource=conditional))
     barrier = threading.Barrier(2)

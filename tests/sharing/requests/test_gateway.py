@@ -75,11 +75,12 @@ def test_a_warm_check_is_answered_without_the_database_or_the_view_and_says_the_
     assert warm[0]["Content-Type"] == "application/json" and warm[0]["X-Request-Id"]
 
 
-def test_revoking_the_grant_is_seen_by_the_very_next_check(api, approver, granted):
+def test_suspending_the_grant_is_seen_by_the_very_next_check(api, approver, granted):
     gateway = api(approver, scope="gateway")
     for _ in range(2):
         assert gateway.get(query(granted, granted.items)).json()["allowed"] is True
-    api(approver).post(f"/api/v1/grants/{granted.pk}/revoke/", {"reason": "用途超出申请范围"}, format="json")
+    # (a revocation waits for the authority, Order 809; a suspension acts at once)
+    api(approver).post(f"/api/v1/grants/{granted.pk}/suspend/", {"reason": "接口遭异常调用"}, format="json")
     assert gateway.get(query(granted, granted.items)).json()["allowed"] is False
 
 
@@ -206,7 +207,7 @@ def test_in_front_of_django_revocation_and_rate_limits_hold(api, approver, grant
     path = query(granted, granted.items)
     # Cold, then warm: a request that goes through to the view is counted once, not twice.
     assert [wsgi(path, **auth)[0] for _ in range(3)] == [200, 200, 200]
-    api(approver).post(f"/api/v1/grants/{granted.pk}/revoke/", {"reason": "用途超出申请范围"}, format="json")
+    api(approver).post(f"/api/v1/grants/{granted.pk}/suspend/", {"reason": "接口遭异常调用"}, format="json")
     assert orjson_loads(wsgi(path, **auth)[2])["allowed"] is False
     assert [wsgi(path, **auth)[0] for _ in range(2)] == [200, 429]
     assert wsgi(path, HTTP_HOST="evil.example", **auth)[0] == 400  # ALLOWED_HOSTS, from Django

@@ -1,4 +1,4 @@
-"""Grants: the gateway's check, revocation at once, expiry, renewal, usage feedback, retirement."""
+"""Grants: the gateway's check, revocation with the authority's consent, expiry, renewal, usage feedback, retirement."""
 
 import datetime as dt
 
@@ -8,9 +8,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog import services as catalog_services
+from catalog.choices import Role
+from catalog.directory.selectors import reviewing_authority
 from sharing import selectors, services
 from sharing.models import Grant, SharingRequest
-from tests.factories import item_codes, request_payload
+from tests.factories import item_codes, make_user, request_payload
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/sharing-requests/"
@@ -48,7 +50,11 @@ def test_revocation_is_seen_by_the_check_at_once(api, approver, requester, grant
     )
     assert api(approver).post(f"/api/v1/grants/{granted.pk}/revoke/", {}, format="json").status_code == 400
     response = api(approver).post(f"/api/v1/grants/{granted.pk}/revoke/", {"reason": "用途超出申请范围"}, format="json")
-    assert response.status_code == 200 and response.json()["status"] == "revoked"
+    assert response.status_code == 202 and response.json()["status"] == "active"  # Order 809: the authority consents
+    assert check(gateway, granted, codes)["allowed"] is True
+    change = response.json()["pending_change"]["id"]
+    authority = make_user("grant-officer", reviewing_authority(granted.resource.source_org), [Role.AUTHORITY])
+    assert api(authority).post(f"/api/v1/grant-changes/{change}/approve/", {}, format="json").status_code == 200
     assert check(gateway, granted, codes)["allowed"] is False
     assert SharingRequest.objects.get(pk=granted.request_id).status == "revoked"
 

@@ -27,7 +27,8 @@ def test_reply_reminder_and_escalations_around_national_day(
     )
     assert req.reply_due_at == at(2025, 10, 14, 23, 59, 59)
     # Friday 10 October: the deadline is two working days away (11 is a make-up Saturday): no reminder yet.
-    assert scans.scan_request_deadlines(now=at(2025, 10, 10, 9)) == {"request_reply": 0, "request_fulfil": 0}
+    counts = scans.scan_request_deadlines(now=at(2025, 10, 10, 9))  # requests, disputes (and more scans)
+    assert counts["request_reply"] == counts["request_fulfil"] == counts["dispute_stage"] == 0
     # Monday 13 October: due by the end of the next working day → one reminder to the approver.
     with django_capture_on_commit_callbacks(execute=True):
         assert scans.scan_request_deadlines(now=at(2025, 10, 13, 9))["request_reply"] == 1

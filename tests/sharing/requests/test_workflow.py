@@ -102,7 +102,13 @@ def test_rejection_needs_a_legal_basis(api, requester, approver, conditional):
 def test_return_and_resubmit_restarts_the_deadline(api, requester, approver, conditional):
     body = create(api(requester), conditional, submit=True)
     assert api(approver).post(f"{URL}{body['id']}/return/", {}, format="json").status_code == 400
-    returned = api(approver).post(f"{URL}{body['id']}/return/", {"comment": "请补充法定职责依据"}, format="json").json()
+    returned = (
+        api(approver)
+        .post(
+            f"{URL}{body['id']}/return/", {"comment": "请补充法定职责依据", "missing": ["法定职责依据"]}, format="json"
+        )
+        .json()
+    )
     assert returned["status"] == "returned" and returned["reply_due_at"] is None
     patched = api(requester).patch(
         f"{URL}{body['id']}/", {"duty_basis": "《社会救助暂行办法》第十一条第二款"}, format="json"
