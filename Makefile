@@ -98,4 +98,4 @@ lock: install
 	deploy/lock.sh
 
 clean:
-	rm -rf var/db.sqlite3 var/broker var/static
+	rm -rf var/db.sqlite3 var/broker var/static var/audit  # the heads file belongs to the database it leaves
