@@ -58,6 +58,7 @@ USERS = [
     ("sz_authority", "sz_authority", [Role.AUTHORITY], False),
     ("sz_psb_staff", "sz_psb", [Role.STAFF], False),
     ("sz_psb_approver", "sz_psb", [Role.APPROVER], False),
+    ("sz_psb_head", "sz_psb", [Role.HEAD], False),  # signs requests off where a region requires it
     ("sysu_staff", "sysu", [Role.STAFF], False),
 ]
 
