@@ -577,8 +577,10 @@ def source_conflict(request, pk: int):
             else:
                 messages.success(request, _("The source of the data element was designated."))
                 return redirect("portal:source_conflict", pk=conflict.pk)
+    # Taking it further is an Art. 51 dispute, a rule the app above registers ("dispute.open").
+    can_dispute = "dispute.open" in policies.RULES and policies.can(user, "dispute.open", conflict)
     return page(
         request,
         "portal/source_conflict.html",
-        {"c": conflict, "form": form, "can_designate": can_designate},
+        {"c": conflict, "form": form, "can_designate": can_designate, "can_dispute": can_dispute},
     )

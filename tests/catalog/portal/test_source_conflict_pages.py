@@ -53,6 +53,7 @@ def test_an_institution_reads_but_cannot_designate(conflict, source_org):
     clerk, c = client_for(conflict["clerk"]), conflict["conflict"]
     page = clerk.get(f"/source-conflicts/{c.pk}/")
     assert page.status_code == 200 and 'data-testid="designate"' not in page.content.decode()
+    assert 'data-testid="conflict-dispute"' in page.content.decode()  # staff of a side may take it further
     assert clerk.post(f"/source-conflicts/{c.pk}/", {"org": conflict["claimant"].pk}).status_code == 403
     assert clerk.get("/authority/source-conflicts/").status_code == 403
     c.refresh_from_db()
@@ -71,3 +72,11 @@ def test_a_choice_outside_the_two_institutions_is_refused_beside_the_field(confl
     assert response.status_code == 200 and 'data-error-for="org"' in response.content.decode()
     c.refresh_from_db()
     assert c.status == "open"
+
+
+def test_the_dispute_link_follows_the_policy_not_the_institution(conflict, approver):
+    """An approver of the current source sees the conflict but may not open a dispute (staff do):
+    the page offers no link that would end in a 403."""
+    page = client_for(approver).get(f"/source-conflicts/{conflict['conflict'].pk}/").content.decode()
+    assert 'data-testid="conflict-dispute"' not in page
+    assert client_for(approver).get(f"/source-conflicts/{conflict['conflict'].pk}/dispute/").status_code == 403
