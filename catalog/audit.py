@@ -99,11 +99,43 @@ def record(
     org=None,
 ) -> AuditEvent:
     """Append one audit row in the current transaction."""
+    event = _entry(
+        actor=actor,
+        action=action,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        changes=changes,
+        org=org,
+    )
+    # One INSERT, no lock: the row is chained later, after commit, by the sealer.
+    event.save(force_insert=True)
+    return event
+
+
+def record_many(entries: Iterable[dict[str, Any]]) -> list[AuditEvent]:
+    """Append several audit rows (each given as record()'s arguments) in one INSERT."""
+    events = [_entry(**entry) for entry in entries]
+    return AuditEvent.objects.bulk_create(events) if events else []
+
+
+def _entry(
+    *,
+    actor,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    object_repr: str | None = None,
+    changes: dict[str, Any] | None = None,
+    org=None,
+) -> AuditEvent:
     ctx = context.current()
     user = actor if getattr(actor, "is_authenticated", False) else None
     if org is None and user is not None:
         org = getattr(user, "org", None)
-    event = AuditEvent(
+    return AuditEvent(
         occurred_at=timezone.now(),
         actor=user,
         actor_name=(user.get_username() if user else "system"),
@@ -118,9 +150,6 @@ def record(
         object_repr=(object_repr if object_repr is not None else (str(obj) if obj is not None else ""))[:200],
         changes=_jsonable(changes or {}),
     )
-    # One INSERT, no lock: the row is chained later, after commit, by the sealer.
-    event.save(force_insert=True)
-    return event
 
 
 # --- The chain (pure functions: the sealer, the verifier and migration 0016 uses them) ----------

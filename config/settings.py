@@ -240,6 +240,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 # The catalog's outbox (catalog.outbox.emit) hands each committed event to this callable, which
 # queues its delivery (inbox, e-mail, webhooks); the catalog itself knows no one above it.
 OUTBOX_DISPATCH = "sharing.notify.events.dispatch"
+# …and all the events of one transaction at once to this one (one message to the broker).
+OUTBOX_DISPATCH_MANY = "sharing.notify.events.dispatch_many"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -23,6 +23,7 @@ from catalog import calendar as wcal
 from catalog import services as catalog_services
 from catalog.choices import DeadlineKind, OrgKind, ResourceStatus, Role, SharingMethod, SharingType
 from catalog.core.errors import Forbidden, InvalidTransition, RuleViolation
+from catalog.core.prepared import CompiledGet
 from catalog.directory.selectors import common_authority, region_subtree_ids, reviewing_authority
 from catalog.models import Organization, Region, Resource, SourceConflict
 
@@ -142,8 +143,28 @@ WITH_PARTIES = ("resource", "requester_org__region", "source_org__region")
 WITH_SIGNOFF_POLICY = (*WITH_PARTIES, "requester_org__region__parent__parent")
 
 
+def _lock_statement(related: tuple[str, ...]) -> CompiledGet:
+    """The request locked with `related`, and the id of its latest grant (the API's answer
+    names it), compiled once (catalog.core.prepared.CompiledGet)."""
+    latest_grant = Grant.objects.filter(request=OuterRef("pk")).order_by("-id").values("id")[:1]
+    return CompiledGet(
+        lambda pk: (
+            SharingRequest.objects.select_for_update(of=("self",))
+            .select_related(*related)
+            .annotate(latest_grant_id=Subquery(latest_grant))
+            .filter(pk=pk)
+        )
+    )
+
+
+_LOCKS: dict[tuple[str, ...], CompiledGet] = {}
+
+
 def _lock(req: SharingRequest, related: tuple[str, ...] = WITH_PARTIES) -> SharingRequest:
-    req = SharingRequest.objects.select_for_update(of=("self",)).select_related(*related).get(pk=req.pk)
+    statement = _LOCKS.get(related)
+    if statement is None:
+        statement = _LOCKS[related] = _lock_statement(related)
+    req = statement.get(req.pk)
     req._as_read = {name: copy.copy(getattr(req, name)) for name in _COLUMNS}  # for _save
     return req
 
@@ -450,17 +471,29 @@ def _file_cross_region(req: SharingRequest, actor) -> list[RequestFiling]:
     )
     new = [RequestFiling(request=req, authority=authority) for authority in authorities]
     filings = RequestFiling.objects.bulk_create(new) if new else []
-    for filing in filings:
-        authority = filing.authority
-        audit.record(
-            actor=actor, action="filing.create", obj=filing, org=authority, changes={"authority": [None, authority.pk]}
+    if filings:  # their audit rows in one INSERT, their events in another
+        audit.record_many(
+            dict(
+                actor=actor,
+                action="filing.create",
+                obj=f,
+                org=f.authority,
+                changes={"authority": [None, f.authority_id]},
+            )
+            for f in filings
         )
-        outbox.emit(
-            type="filing.created",
-            subject=filing,
-            actor=actor,
-            org=authority,
-            payload={**_payload(req), "filing": filing.pk, "authority_org": authority.pk, "reason": filing.reason},
+        payload = _payload(req)
+        outbox.emit_many(
+            [
+                {
+                    "type": "filing.created",
+                    "subject": f,
+                    "actor": actor,
+                    "org": f.authority,
+                    "payload": {**payload, "filing": f.pk, "authority_org": f.authority_id, "reason": f.reason},
+                }
+                for f in filings
+            ]
         )
     return filings
 
@@ -1180,6 +1213,7 @@ def _grant_issue(req: SharingRequest, *, actor, now: dt.datetime) -> Grant:
         valid_from=wcal.local_date(now),
         valid_until=req.approved_until,
     )
+    req.latest_grant_id = grant.pk  # (the lock read the one before, if any)
     audit.record(
         actor=actor, action="grant.issue", obj=grant, org=grant.org, changes=audit.diff(None, _grant_snapshot(grant))
     )

@@ -191,8 +191,11 @@ class SharingRequestViewSet(
             filings, latest_grant_id = [], None
         else:
             filings = list(RequestFiling.objects.select_related("authority").filter(request_id=req.pk))
-            latest = Grant.objects.filter(request_id=req.pk).order_by("-id").values_list("id", flat=True)
-            latest_grant_id = latest.first()
+            if "latest_grant_id" in req.__dict__:  # read with the service's lock (sharing.services._lock)
+                latest_grant_id = req.latest_grant_id
+            else:
+                latest = Grant.objects.filter(request_id=req.pk).order_by("-id").values_list("id", flat=True)
+                latest_grant_id = latest.first()
         req._prefetched_objects_cache = {**getattr(req, "_prefetched_objects_cache", {}), "filings": filings}
         req.latest_grant_id = latest_grant_id
         return Response(SharingRequestSerializer(req, context=self.get_serializer_context()).data, status=status_code)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from catalog.choices import Network
+from catalog.core.fields import JSONField
 
 from ..choices import (
     DeliveryMethod,
@@ -62,7 +63,7 @@ class SharingRequest(models.Model):
         related_name="requests_received",
         help_text=_("Who must answer: the resource's source, or the institution it was transferred to"),
     )
-    items = models.JSONField(_("items requested"), default=list)
+    items = JSONField(_("items requested"), default=list)
     scenario = models.TextField(_("business scenario"))
     purpose = models.TextField(_("purpose"))
     purpose_category = models.CharField(_("purpose category"), max_length=24, choices=PurposeCategory.choices)
@@ -113,7 +114,7 @@ class SharingRequest(models.Model):
     # "original_due_at", "reason", "by", "at", "started_at"}}.
     reply_due_rule = models.CharField(_("rule of the answer deadline"), max_length=255, blank=True)
     fulfil_due_rule = models.CharField(_("rule of the sharing deadline"), max_length=255, blank=True)
-    extensions = models.JSONField(_("deadline extensions"), default=dict, blank=True)
+    extensions = JSONField(_("deadline extensions"), default=dict, blank=True)
 
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -124,7 +125,7 @@ class SharingRequest(models.Model):
         related_name="+",
     )
     decided_by_system = models.BooleanField(_("approved by the system"), default=False)
-    approved_items = models.JSONField(_("items approved"), default=list, blank=True)
+    approved_items = JSONField(_("items approved"), default=list, blank=True)
     approved_until = models.DateField(_("end date approved"), null=True, blank=True)
     conditions = models.TextField(_("conditions of use"), blank=True)
     decision_basis = models.TextField(_("legal basis of the rejection"), blank=True)
@@ -143,7 +144,7 @@ class SharingRequest(models.Model):
     # data authority's consent (ReturnConsent). A return is not an answer: it leaves replied_at
     # and answered_late alone, and the evaluation counts returns apart.
     returns_count = models.PositiveSmallIntegerField(_("returns for missing material"), default=0)
-    missing_items = models.JSONField(
+    missing_items = JSONField(
         _("missing material"), default=list, blank=True, help_text=_("Everything missing, as the last return listed it")
     )
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
@@ -231,7 +232,7 @@ class Grant(models.Model):
     resource = models.ForeignKey(
         "catalog.Resource", verbose_name=_("data resource"), on_delete=models.PROTECT, related_name="grants"
     )
-    items = models.JSONField(_("items"), default=list)
+    items = JSONField(_("items"), default=list)
     conditions = models.TextField(_("conditions of use"), blank=True)
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"))

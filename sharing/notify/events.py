@@ -27,6 +27,13 @@ def dispatch(event_id: str) -> None:
     deliver_event.delay(str(event_id))
 
 
+def dispatch_many(event_ids: list[str]) -> None:
+    """Queue one delivery task for the events of one transaction (catalog.outbox batches them)."""
+    from .tasks import deliver_events
+
+    deliver_events.delay([str(pk) for pk in event_ids])
+
+
 def event_deliver(*, event_id, now: dt.datetime | None = None) -> Event | None:
     """Deliver one event to its channels: in-app inbox rows, one e-mail per recipient
     (respecting opt-outs) and a pending webhook delivery per matching active subscription

@@ -18,6 +18,21 @@ def deliver_event(event_id: str) -> None:
     events.event_deliver(event_id=event_id)
 
 
+@shared_task(name="sharing.tasks.deliver_events", ignore_result=True)
+def deliver_events(event_ids: list[str]) -> None:
+    """Deliver the events of one transaction, in the order they occurred. An id whose event
+    does not exist (emitted in a savepoint that rolled back) is skipped. One that fails does
+    not hold up the others; it stays undelivered for the outbox's sweep."""
+    failed = None
+    for event_id in event_ids:
+        try:
+            events.event_deliver(event_id=event_id)
+        except Exception as exc:  # noqa: BLE001 - raised again below, after the others
+            failed = failed or exc
+    if failed is not None:
+        raise failed
+
+
 @shared_task(name="sharing.tasks.deliver_webhook", ignore_result=True)
 def deliver_webhook(delivery_id: int) -> None:
     """One attempt of one webhook delivery (claimed first; a no-op if not due)."""
