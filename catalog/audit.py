@@ -99,7 +99,7 @@ def record(
     org=None,
 ) -> AuditEvent:
     """Append one audit row in the current transaction."""
-    event = _entry(
+    event = entry(
         actor=actor,
         action=action,
         obj=obj,
@@ -114,13 +114,14 @@ def record(
     return event
 
 
-def record_many(entries: Iterable[dict[str, Any]]) -> list[AuditEvent]:
-    """Append several audit rows (each given as record()'s arguments) in one INSERT."""
-    events = [_entry(**entry) for entry in entries]
+def record_many(entries: Iterable[dict[str, Any] | AuditEvent]) -> list[AuditEvent]:
+    """Append several audit rows in one INSERT, each given as record()'s arguments or as an
+    unsaved row made by entry() (when it was made is when it happened)."""
+    events = [e if isinstance(e, AuditEvent) else entry(**e) for e in entries]
     return AuditEvent.objects.bulk_create(events) if events else []
 
 
-def _entry(
+def entry(
     *,
     actor,
     action: str,
@@ -131,6 +132,7 @@ def _entry(
     changes: dict[str, Any] | None = None,
     org=None,
 ) -> AuditEvent:
+    """An unsaved audit row, as record() would write it now."""
     ctx = context.current()
     user = actor if getattr(actor, "is_authenticated", False) else None
     if org is None and user is not None:

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import audit
 from .audit import _jsonable
 from .models import Event
 
@@ -44,7 +45,7 @@ def emit(
     occurred_at: dt.datetime | None = None,
 ) -> Event:
     """Write one event row in the current transaction and queue its delivery on commit."""
-    event = _event(
+    row = event(
         type=type,
         subject=subject,
         subject_type=subject_type,
@@ -54,20 +55,22 @@ def emit(
         payload=payload,
         occurred_at=occurred_at,
     )
-    event.save(force_insert=True)
-    _batch_add(event.pk)
-    return event
+    row.save(force_insert=True)
+    _batch_add(row.pk)
+    return row
 
 
-def emit_many(events: list[dict[str, Any]]) -> list[Event]:
-    """Write several event rows (each given as emit()'s arguments) in one INSERT, queued like emit()'s."""
-    rows = Event.objects.bulk_create([_event(**event) for event in events]) if events else []
+def emit_many(events: list[dict[str, Any] | Event]) -> list[Event]:
+    """Write several event rows in one INSERT, queued like emit()'s; each given as emit()'s
+    arguments or as an unsaved row made by event()."""
+    rows = [e if isinstance(e, Event) else event(**e) for e in events]
+    rows = Event.objects.bulk_create(rows) if rows else []
     for row in rows:
         _batch_add(row.pk)
     return rows
 
 
-def _event(
+def event(
     *,
     type: str,
     subject: models.Model | None = None,
@@ -78,6 +81,7 @@ def _event(
     payload: dict[str, Any] | None = None,
     occurred_at: dt.datetime | None = None,
 ) -> Event:
+    """An unsaved event row, as emit() would write it now (without queueing it)."""
     user = actor if getattr(actor, "is_authenticated", False) else None
     return Event(
         type=type,
@@ -181,3 +185,37 @@ def events_sweep(*, now: dt.datetime | None = None, batch_size: int = 500) -> li
         if not dispatch(event_id):
             break  # the broker is still down; the rest waits for the next sweep
     return [str(i) for i in ids]
+
+
+class Writes:
+    """The audit rows and events of one step of a service, written together on leaving the
+    block: one INSERT for the audit rows and one for the events, instead of one each (a
+    request fulfilled and its grant issued: two audit rows and two events). Collect and leave
+    within one transaction, with no savepoint that might roll back in between; on an error
+    nothing is written (the transaction rolls back anyway)."""
+
+    def __init__(self):
+        self.records: list = []
+        self.events: list[Event] = []
+        self._depth = 0  # a helper may enter the block of its caller again: the outermost writes
+
+    def record(self, **kwargs) -> None:
+        """As catalog.audit.record(), written on leaving the block."""
+        self.records.append(audit.entry(**kwargs))
+
+    def emit(self, **kwargs) -> None:
+        """As emit(), written on leaving the block."""
+        self.events.append(event(**kwargs))
+
+    def __enter__(self) -> Writes:
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._depth -= 1
+        if exc_type is not None:
+            self.records, self.events = [], []
+        elif self._depth == 0:
+            audit.record_many(self.records)
+            emit_many(self.events)
+            self.records, self.events = [], []

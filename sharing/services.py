@@ -245,8 +245,18 @@ def _payload(req: SharingRequest, **extra) -> dict[str, Any]:
     return payload
 
 
-def _record(req: SharingRequest, *, actor, action: str, before: dict | None, event_type: str | None, **extra) -> None:
-    audit.record(
+def _record(
+    req: SharingRequest,
+    *,
+    actor,
+    action: str,
+    before: dict | None,
+    event_type: str | None,
+    writes: outbox.Writes | None = None,
+    **extra,
+) -> None:
+    """The audit row of a request's change and its event, written now or with `writes`."""
+    (writes or audit).record(
         actor=actor,
         action=f"request.{action}",
         obj=req,
@@ -254,7 +264,9 @@ def _record(req: SharingRequest, *, actor, action: str, before: dict | None, eve
         changes=audit.diff(before, _snapshot(req)),
     )
     if event_type:
-        outbox.emit(type=event_type, subject=req, actor=actor, org=req.source_org_id, payload=_payload(req, **extra))
+        (writes or outbox).emit(
+            type=event_type, subject=req, actor=actor, org=req.source_org_id, payload=_payload(req, **extra)
+        )
 
 
 def _record_answer_time(req: SharingRequest, now: dt.datetime) -> None:
@@ -457,44 +469,36 @@ def request_delete(*, actor, request: SharingRequest) -> None:
     req.delete()
 
 
-def _file_cross_region(req: SharingRequest, actor) -> list[RequestFiling]:
+def _file_cross_region(
+    req: SharingRequest, actor, writes: outbox.Writes | None = None, *, first: bool = False
+) -> list[RequestFiling]:
     """Art. 25: a request across regions or levels is filed with the data authority of the
-    requester's region and with the one a level above."""
+    requester's region and with the one a level above. Their audit rows and events are
+    written with `writes` (or in one INSERT each, now). `first`: the request's first
+    submission, which has no filings yet."""
     requester_region = req.requester_org.region
     if requester_region.pk == req.source_org.region_id:
         return []
     regions = [requester_region.pk] + ([requester_region.parent_id] if requester_region.parent_id else [])
-    # Those not filed yet (a resubmission or a transfer may find some): the request's row is
-    # locked, so nobody files them meanwhile; one INSERT for all.
-    authorities = Organization.objects.filter(kind=OrgKind.AUTHORITY, region_id__in=regions).exclude(
-        Exists(RequestFiling.objects.filter(request=req, authority=OuterRef("pk")))
-    )
+    # Those not filed yet (a resubmission or a transfer may find some; a first submission
+    # finds none): the request's row is locked, so nobody files them meanwhile; one INSERT.
+    authorities = Organization.objects.filter(kind=OrgKind.AUTHORITY, region_id__in=regions)
+    if not first:
+        authorities = authorities.exclude(Exists(RequestFiling.objects.filter(request=req, authority=OuterRef("pk"))))
     new = [RequestFiling(request=req, authority=authority) for authority in authorities]
     filings = RequestFiling.objects.bulk_create(new) if new else []
-    if filings:  # their audit rows in one INSERT, their events in another
-        audit.record_many(
-            dict(
-                actor=actor,
-                action="filing.create",
-                obj=f,
-                org=f.authority,
-                changes={"authority": [None, f.authority_id]},
-            )
-            for f in filings
-        )
+    with writes or outbox.Writes() as out:
         payload = _payload(req)
-        outbox.emit_many(
-            [
-                {
-                    "type": "filing.created",
-                    "subject": f,
-                    "actor": actor,
-                    "org": f.authority,
-                    "payload": {**payload, "filing": f.pk, "authority_org": f.authority_id, "reason": f.reason},
-                }
-                for f in filings
-            ]
-        )
+        for f in filings:
+            change = {"authority": [None, f.authority_id]}
+            out.record(actor=actor, action="filing.create", obj=f, org=f.authority, changes=change)
+            out.emit(
+                type="filing.created",
+                subject=f,
+                actor=actor,
+                org=f.authority,
+                payload={**payload, "filing": f.pk, "authority_org": f.authority_id, "reason": f.reason},
+            )
     return filings
 
 
@@ -536,6 +540,7 @@ def _send(
     """The request leaves the requesting institution (a submission, or the head's sign-off):
     the answer clock starts (again, for the completed request after a return: Order 809's
     completeness notice), unconditional data is granted at once, cross-region filings are made."""
+    first = req.submitted_at is None
     req.submitted_at = req.submitted_at or now
     req.reply_started_at = now
     if resubmission:
@@ -554,24 +559,35 @@ def _send(
         req.approved_until = req.requested_until
         req.fulfil_due_at, req.deadline_provisional, req.fulfil_due_rule = None, False, ""
         _save(req)
-        _record(req, actor=actor, action="submit", before=before, event_type="request.submitted")
-        _file_cross_region(req, actor)
-        before = _snapshot(req)
-        _record(req, actor=None, action="approve", before=before, event_type="request.approved", by_system=True)
-        _grant_issue(req, actor=None, now=now)
+        with outbox.Writes() as writes:
+            _record(req, actor=actor, action="submit", before=before, event_type="request.submitted", writes=writes)
+            _file_cross_region(req, actor, writes, first=first)
+            before = _snapshot(req)
+            _record(
+                req,
+                actor=None,
+                action="approve",
+                before=before,
+                event_type="request.approved",
+                writes=writes,
+                by_system=True,
+            )
+            _grant_issue(req, actor=None, now=now, writes=writes)
         return req
     req.status = RequestStatus.SUBMITTED
     _set_reply_due(req, now)
     _save(req)
-    _record(
-        req,
-        actor=actor,
-        action="resubmit" if resubmission else "submit",
-        before=before,
-        event_type="request.submitted",
-        resubmission=resubmission,
-    )
-    _file_cross_region(req, actor)
+    with outbox.Writes() as writes:
+        _record(
+            req,
+            actor=actor,
+            action="resubmit" if resubmission else "submit",
+            before=before,
+            event_type="request.submitted",
+            writes=writes,
+            resubmission=resubmission,
+        )
+        _file_cross_region(req, actor, writes, first=first)
     return req
 
 
@@ -1058,16 +1074,18 @@ def request_fulfil(
     req.fulfil_due_at = None
     req.deadline_provisional = False
     _save(req)
-    _record(
-        req,
-        actor=actor,
-        action="fulfil",
-        before=before,
-        event_type="request.fulfilled",
-        delivery_method=delivery_method,
-    )
-    if not req.grants.exists():
-        _grant_issue(req, actor=actor, now=now)
+    with outbox.Writes() as writes:
+        _record(
+            req,
+            actor=actor,
+            action="fulfil",
+            before=before,
+            event_type="request.fulfilled",
+            writes=writes,
+            delivery_method=delivery_method,
+        )
+        if req.latest_grant_id is None:  # (read under the lock: nobody issues one meanwhile)
+            _grant_issue(req, actor=actor, now=now, writes=writes)
     return req
 
 
@@ -1181,8 +1199,8 @@ def _grant_snapshot(grant: Grant) -> dict[str, Any]:
     return audit.snapshot(grant, ("status", "items", "valid_from", "valid_until", "end_reason"))
 
 
-def _grant_event(grant: Grant, type: str, actor, **extra) -> None:
-    outbox.emit(
+def _grant_event(grant: Grant, type: str, actor, writes: outbox.Writes | None = None, **extra) -> None:
+    (writes or outbox).emit(
         type=type,
         subject=grant,
         actor=actor,
@@ -1203,7 +1221,7 @@ def _grant_event(grant: Grant, type: str, actor, **extra) -> None:
     )
 
 
-def _grant_issue(req: SharingRequest, *, actor, now: dt.datetime) -> Grant:
+def _grant_issue(req: SharingRequest, *, actor, now: dt.datetime, writes: outbox.Writes | None = None) -> Grant:
     grant = Grant.objects.create(
         request=req,
         org=req.requester_org,
@@ -1214,10 +1232,10 @@ def _grant_issue(req: SharingRequest, *, actor, now: dt.datetime) -> Grant:
         valid_until=req.approved_until,
     )
     req.latest_grant_id = grant.pk  # (the lock read the one before, if any)
-    audit.record(
+    (writes or audit).record(
         actor=actor, action="grant.issue", obj=grant, org=grant.org, changes=audit.diff(None, _grant_snapshot(grant))
     )
-    _grant_event(grant, "grant.created", actor)
+    _grant_event(grant, "grant.created", actor, writes)
     if req.renewal_of_id:
         old = Grant.objects.select_for_update().get(pk=req.renewal_of_id)
         if old.status == GrantStatus.ACTIVE:

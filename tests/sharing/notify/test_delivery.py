@@ -335,6 +335,7 @@ def test_sweep_claims_rows_so_a_concurrent_sweep_skips_them(
 ):
     sent = []
     monkeypatch.setattr(outbox, "dispatch", lambda event_id: sent.append(event_id) or True)
+    monkeypatch.setattr(outbox, "dispatch_many", lambda event_ids: sent.extend(event_ids) or True)
     with django_capture_on_commit_callbacks(execute=True):
         for i in range(3):
             emit(type="x.y", subject_type="x", subject_id=i, payload={})
