@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from catalog import policies as catalog_policies
 from catalog.api.base import PolicyViewSet
 from catalog.core.errors import NotVisible
-from catalog.models import Organization, Resource
+from catalog.models import Organization
 
 from .. import policies, selectors, services
 from ..choices import OBJECTION_OUTCOMES
@@ -92,7 +92,10 @@ class ObjectionSerializer(serializers.ModelSerializer):
 
 
 class ObjectionCreateSerializer(serializers.Serializer):
-    resource = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.all())
+    # An id, not a related field: a draft the caller may not see answers as a missing one does.
+    resource = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text=_("Id of a published catalog entry")
+    )
     items = serializers.ListField(
         child=serializers.CharField(max_length=64),
         required=False,
@@ -196,7 +199,7 @@ class ObjectionViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveMode
     @extend_schema(request=ObjectionCreateSerializer, responses={201: ObjectionSerializer})
     def create(self, request, *args, **kwargs):
         data = _input(ObjectionCreateSerializer, request)
-        resource = catalog_policies.visible_resources(request.user).filter(pk=data["resource"].pk).first()
+        resource = catalog_policies.visible_resources(request.user).filter(pk=data["resource"]).first()
         if resource is None:
             raise NotVisible()
         if not catalog_policies.can(request.user, "objection.create", resource):

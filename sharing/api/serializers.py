@@ -8,7 +8,7 @@ from rest_framework import serializers
 from catalog import calendar as wcal
 from catalog.choices import Network
 from catalog.core.api.fast import FastReadMixin, prefetched
-from catalog.models import Event, Organization, SourceConflict
+from catalog.models import Event, Organization
 from catalog.validators import standard_code
 
 from .. import selectors
@@ -29,7 +29,6 @@ from ..models import (
     Grant,
     GrantChange,
     GrantUsage,
-    Objection,
     RequestFiling,
     ReturnConsent,
     SharingRequest,
@@ -584,16 +583,16 @@ class DisputeOpenSerializer(serializers.Serializer):
     refusal, a request past its answer deadline an overdue answer) and the object it is about."""
 
     subject = serializers.ChoiceField(choices=DisputeSubject.choices, required=False)
-    request = serializers.PrimaryKeyRelatedField(queryset=SharingRequest.objects.all(), required=False, allow_null=True)
-    grant = serializers.PrimaryKeyRelatedField(queryset=Grant.objects.all(), required=False, allow_null=True)
-    grant_change = serializers.PrimaryKeyRelatedField(
-        queryset=GrantChange.objects.all(), required=False, allow_null=True, help_text=_("A pending revocation")
+    # Ids, not related fields: whether a row the caller may not see exists is not theirs to learn
+    # (a 404 for both, from the viewset's visible rows), not "object does not exist" for one.
+    request = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
+    grant = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
+    grant_change = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, help_text=_("A pending revocation")
     )
-    source_conflict = serializers.PrimaryKeyRelatedField(
-        queryset=SourceConflict.objects.all(), required=False, allow_null=True
-    )
-    objection = serializers.PrimaryKeyRelatedField(
-        queryset=Objection.objects.all(), required=False, allow_null=True, help_text=_("An answered objection")
+    source_conflict = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
+    objection = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, help_text=_("An answered objection")
     )
     reason = serializers.CharField(max_length=4000)
 

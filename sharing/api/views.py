@@ -681,9 +681,12 @@ class DisputeViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelM
     def get_queryset(self):
         return policies.visible_disputes(self.request.user).prefetch_related("steps").order_by("-id")
 
-    def _visible(self, queryset, obj):
-        found = queryset.filter(pk=obj.pk).first() if obj is not None else None
-        if obj is not None and found is None:
+    def _visible(self, queryset, pk):
+        """The row `pk` among those the caller may see; a 404 whether it is hidden or missing."""
+        if pk is None:
+            return None
+        found = queryset.filter(pk=pk).first()
+        if found is None:
             raise NotVisible()
         return found
 

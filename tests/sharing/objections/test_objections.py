@@ -413,3 +413,14 @@ def test_the_filer_disputes_the_answer_and_an_overturned_answer_reopens_it(
     objection.refresh_from_db()
     assert objection.status == "submitted" and objection.reply_due_at is not None and objection.replied_at is None
     assert Event.objects.filter(type="objection.reopened", subject_id=str(objection.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_filing_against_a_draft_of_another_institution_answers_as_a_missing_entry(outsider, source_org):
+    draft = EntryFactory(source_org=source_org)  # not published: only its institution sees it
+    client = client_for(outsider)
+    body = {"description": "数据有误", "on_behalf_of_subject": True, "subject_case_ref": "2026-001"}
+    missing = client.post("/api/v1/objections/", {**body, "resource": 9_999_999}, format="json")
+    hidden = client.post("/api/v1/objections/", {**body, "resource": draft.pk}, format="json")
+    assert missing.status_code == hidden.status_code == 404
+    assert missing.json() == hidden.json()

@@ -185,3 +185,18 @@ def test_a_source_conflict_dispute_designates_the_source(api, staff, source_org,
     assert done.status_code == 200 and done.json()["designated_org"] == claimant.pk
     conflict.refresh_from_db()
     assert conflict.status == "designated" and conflict.designated_org == claimant
+
+
+@pytest.mark.django_db
+def test_opening_a_dispute_does_not_tell_whether_a_hidden_row_exists(api, requester, approver, conditional):
+    """A request, grant or objection the caller may not see answers exactly as a missing one:
+    404, not "object does not exist" for one and 404 for the other."""
+    outsider = make_user("outsider", OrganizationFactory(region=region("440300")), [Role.STAFF])
+    hidden = SharingRequestFactory(actor=requester, resource=conditional, approver=approver, status="rejected")
+    client = api(outsider)
+    for field in ("request", "grant", "grant_change", "objection"):
+        missing = client.post(URL, {field: 9_999_999, "reason": "x"}, format="json")
+        existing = client.post(URL, {field: hidden.pk, "reason": "x"}, format="json")
+        assert missing.status_code == existing.status_code == 404, (field, missing.json(), existing.json())
+        assert missing.json().keys() == existing.json().keys()
+    assert client.post(URL, {"request": "abc", "reason": "x"}, format="json").status_code == 400
