@@ -1,8 +1,10 @@
 """Admin for requests, grants, filings and disputes: filters by status, overdue, institution
 and due date; the workflow actions call the services."""
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Q
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -10,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 from catalog.admin.base import ReadOnlyAdmin, run_allowed
 
 from . import services
+from .choices import DisputeOutcome
 from .models import (
     Dispute,
     DisputeStep,
@@ -248,7 +251,38 @@ class DisputeAdmin(ReadOnlyAdmin):
     search_fields = ["id", "request__id", "reason"]
     list_select_related = ["claimant_org", "respondent_org", "authority"]
     inlines = [StepInline]
-    actions = ["advance_all"]
+    actions = ["advance_all", "resolve"]
+
+    @admin.action(description=_("Resolve the selected disputes (Art. 51)"))
+    def resolve(self, request, queryset):
+        """The outcome on an intermediate page, then dispute_resolve on each dispute the policy
+        allows (a source conflict needs the institution designated: the portal's dispute page)."""
+        form = DisputeResolveForm(request.POST if request.POST.get("confirm") else None)
+        if form.is_valid():
+            outcome, comment = form.cleaned_data["outcome"], form.cleaned_data["comment"]
+            _each(
+                self,
+                request,
+                queryset,
+                "dispute.resolve",
+                lambda d: services.dispute_resolve(actor=request.user, dispute=d, outcome=outcome, comment=comment),
+                _("%(n)d resolved."),
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Resolve the selected disputes (Art. 51)"),
+            "form": form,
+            "objects": queryset,
+            "action": "resolve",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/catalog/resource/action_form.html", context)
+
+
+class DisputeResolveForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("outcome"), choices=DisputeOutcome.choices)
+    comment = forms.CharField(label=_("comment"), widget=forms.Textarea, max_length=4000)
 
     @admin.action(description=_("Move the selected disputes to their next stage"))
     def advance_all(self, request, queryset):

@@ -114,3 +114,49 @@ def test_api_keys_are_revoked_in_the_admin_as_the_policy_allows(admin_user, requ
     )
     assert "Revoked." in messages_of(response)
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+
+
+def test_the_coordinating_authority_resolves_a_dispute_in_the_admin_and_the_request_reopens(
+    requester, approver, conditional, gd_authority
+):
+    """Art. 51 in the admin: the outcome asked on an intermediate page, then the same service
+    as the portal and the API (an overturned refusal reopens the request); a department's
+    administrator without the authority's role is refused."""
+    from sharing import services
+    from sharing.choices import DisputeStatus
+
+    rejected = SharingRequestFactory(actor=requester, resource=conditional, approver=approver, status="rejected")
+    dispute = services.dispute_open(actor=requester, request=rejected, reason="属于法定职责所需")
+    outsider = superuser("dept-admin", OrganizationFactory(region=region("440300")), [Role.STAFF])
+    refused = admin_client(outsider).post(
+        "/admin/sharing/dispute/",
+        {
+            "action": "resolve",
+            "_selected_action": [dispute.pk],
+            "confirm": "1",
+            "outcome": "overturned",
+            "comment": "x",
+        },
+        follow=True,
+    )
+    assert "you may not do this" in messages_of(refused)
+    officer = superuser("gd-officer-admin", gd_authority, [Role.AUTHORITY])
+    client = admin_client(officer)
+    page = client.post("/admin/sharing/dispute/", {"action": "resolve", "_selected_action": [dispute.pk]})
+    assert page.status_code == 200 and 'name="outcome"' in page.content.decode()
+    done = client.post(
+        "/admin/sharing/dispute/",
+        {
+            "action": "resolve",
+            "_selected_action": [dispute.pk],
+            "confirm": "1",
+            "outcome": "overturned",
+            "comment": "拒绝理由不成立，请重新答复",
+        },
+        follow=True,
+    )
+    assert "1 resolved" in messages_of(done)
+    dispute.refresh_from_db()
+    rejected.refresh_from_db()
+    assert (dispute.status, dispute.outcome) == (DisputeStatus.RESOLVED, "overturned")
+    assert rejected.status == RequestStatus.SUBMITTED and rejected.reply_due_at is not None
