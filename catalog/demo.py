@@ -43,23 +43,24 @@ INSTITUTIONS = [
     ("gd_grid", "广东电网有限责任公司", OrgKind.ENTERPRISE, "440000", None),
 ]
 
-# (username, institution key, roles, is_staff)
+# (username, institution key, roles, is_staff, family name, given name): names so that the
+# portal and the e-mails greet people as they would be greeted (尊敬的李明：).
 USERS = [
-    ("admin", "gd_authority", [], True),
-    ("gd_authority", "gd_authority", [Role.AUTHORITY], False),
-    ("gd_auditor", "gd_authority", [Role.AUDITOR], False),
-    ("gd_psb_staff", "gd_psb", [Role.STAFF], False),
-    ("gd_psb_approver", "gd_psb", [Role.APPROVER], False),
-    ("gd_psb_cdo", "gd_psb", [Role.CDO], False),
-    ("gd_civil_staff", "gd_civil", [Role.STAFF], False),
-    ("gd_civil_approver", "gd_civil", [Role.APPROVER], False),
-    ("gz_authority", "gz_authority", [Role.AUTHORITY], False),
-    ("gz_psb_staff", "gz_psb", [Role.STAFF], False),
-    ("sz_authority", "sz_authority", [Role.AUTHORITY], False),
-    ("sz_psb_staff", "sz_psb", [Role.STAFF], False),
-    ("sz_psb_approver", "sz_psb", [Role.APPROVER], False),
-    ("sz_psb_head", "sz_psb", [Role.HEAD], False),  # signs requests off where a region requires it
-    ("sysu_staff", "sysu", [Role.STAFF], False),
+    ("admin", "gd_authority", [], True, "管", "理员"),
+    ("gd_authority", "gd_authority", [Role.AUTHORITY], False, "陈", "思远"),
+    ("gd_auditor", "gd_authority", [Role.AUDITOR], False, "林", "审"),
+    ("gd_psb_staff", "gd_psb", [Role.STAFF], False, "黄", "晓明"),
+    ("gd_psb_approver", "gd_psb", [Role.APPROVER], False, "梁", "志强"),
+    ("gd_psb_cdo", "gd_psb", [Role.CDO], False, "何", "建国"),
+    ("gd_civil_staff", "gd_civil", [Role.STAFF], False, "张", "丽"),
+    ("gd_civil_approver", "gd_civil", [Role.APPROVER], False, "王", "伟"),
+    ("gz_authority", "gz_authority", [Role.AUTHORITY], False, "刘", "洋"),
+    ("gz_psb_staff", "gz_psb", [Role.STAFF], False, "李", "娜"),
+    ("sz_authority", "sz_authority", [Role.AUTHORITY], False, "郑", "海"),
+    ("sz_psb_staff", "sz_psb", [Role.STAFF], False, "吴", "敏"),
+    ("sz_psb_approver", "sz_psb", [Role.APPROVER], False, "周", "杰"),
+    ("sz_psb_head", "sz_psb", [Role.HEAD], False, "孙", "立"),  # signs requests off where a region requires it
+    ("sysu_staff", "sysu", [Role.STAFF], False, "赵", "文"),
 ]
 
 
@@ -88,7 +89,7 @@ def load_demo() -> dict[str, int]:
             )
             created_orgs += 1
         orgs[key] = org
-    for username, org_key, roles, is_staff in USERS:
+    for username, org_key, roles, is_staff, last_name, first_name in USERS:
         if User.objects.filter(username=username).exists():
             continue
         user = directory_services.user_create(
@@ -99,6 +100,8 @@ def load_demo() -> dict[str, int]:
             password=DEMO_PASSWORD,
             email=f"{username}@demo.gd.gov.cn",
             is_staff=is_staff,
+            first_name=first_name,
+            last_name=last_name,
         )
         if username == "admin":
             directory_services.user_update(actor=None, user=user, data={"is_superuser": True})
