@@ -37,6 +37,13 @@ class CatalogConfig(AppConfig):
             post_save.connect(calendar_changed, sender=model, dispatch_uid=f"calendar-rows-{model.__name__}")
             post_delete.connect(calendar_changed, sender=model, dispatch_uid=f"calendar-rows-del-{model.__name__}")
         post_migrate.connect(calendar_changed, sender=self, dispatch_uid="calendar-rows-migrate")
+        # The synonym groups kept by each process (catalog.search.synonyms) are read again.
+        from .models import SearchSynonym
+        from .search import synonyms_changed, synonyms_migrated
+
+        post_save.connect(synonyms_changed, sender=SearchSynonym, dispatch_uid="search-synonyms")
+        post_delete.connect(synonyms_changed, sender=SearchSynonym, dispatch_uid="search-synonyms-del")
+        post_migrate.connect(synonyms_migrated, sender=self, dispatch_uid="search-synonyms-migrate")
 
 
 # Every save of a key, of its user (revocation, expiry edits in the admin, deactivation) or

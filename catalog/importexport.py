@@ -99,6 +99,7 @@ class _Problems:
     def __init__(self):
         self.rows: list[dict[str, Any]] = []
         self.count = 0
+        self.letters: dict[str, dict[str, str]] = {}  # sheet → column header → column letter (_rows)
 
     def add(self, problem: dict[str, Any]) -> None:
         self.count += 1
@@ -116,6 +117,10 @@ class _Problems:
     def failed(self) -> ImportFailed:
         order = {codes.ENTRY_SHEET: 0, codes.ITEM_SHEET: 1}
         self.rows.sort(key=lambda e: (order.get(e["sheet"], -1), e["row"] or 0))
+        for row in self.rows:  # the column's letter, where the workbook has that column
+            letter = self.letters.get(row["sheet"], {}).get(row["column"])
+            if letter:
+                row["letter"] = letter
         return ImportFailed(self.rows, self.count)
 
 
@@ -153,6 +158,20 @@ def _problem(sheet: str, row: int | None, column: str, message) -> dict[str, Any
     return {"sheet": sheet, "row": row, "column": column, "message": str(message)}
 
 
+def cell_position(problem: dict[str, Any]) -> str:
+    """Where a problem is, as a clerk finds it in Excel: 第 5 行 F 列（共享类型）; 第 5 行 for a
+    whole row; "" for the file itself. The column letter is the workbook's own (its header
+    row), the header names the column whatever its place."""
+    row, letter, column = problem.get("row"), problem.get("letter") or "", problem.get("column") or ""
+    if row is None:
+        return ""
+    if letter and column:
+        return _("Row %(row)s, column %(letter)s (%(column)s)") % {"row": row, "letter": letter, "column": column}
+    if letter or column:
+        return _("Row %(row)s, column %(column)s") % {"row": row, "column": letter or column}
+    return _("Row %(row)s") % {"row": row}
+
+
 # --- template -------------------------------------------------------------------------------
 
 
@@ -184,6 +203,10 @@ def _instructions() -> list[str]:
             "cannot contain these characters."
         ),
         _("Yes/no columns: 是 or 否 (TRUE/FALSE, yes/no and 1/0 work too)."),
+        _(
+            "Coded columns have a drop-down list of their choices in Chinese; a cell may hold the choice's Chinese "
+            "name or its code (the code list below)."
+        ),
         _("If any cell is wrong nothing is imported, and every wrong cell is reported with its sheet, row and column."),
     ]
 
@@ -266,9 +289,79 @@ def template_workbook() -> bytes:
     help_sheet.append([])
     for line in _code_help():
         help_sheet.append(line)
+    _drop_down_lists(wb, entries, items)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+LISTS_SHEET = "下拉选项"
+# The rows of the template a drop-down list covers (the import reads at most MAX_IMPORT_ROWS
+# entries and MAX_IMPORT_ITEM_ROWS items).
+DROP_DOWN_ROWS = {codes.ENTRY_SHEET: MAX_IMPORT_ROWS + 1, codes.ITEM_SHEET: MAX_IMPORT_ITEM_ROWS + 1}
+
+
+def _coded_columns() -> dict[str, list[tuple[str, list[str], bool]]]:
+    """{sheet: [(column header, the Chinese labels of its choices, one value only)]} for every
+    coded column of the template; a list column (institution kinds) takes several values."""
+    entry_lists: dict[str, tuple[Any, bool]] = {
+        "scope_org_kinds": (OrgKind, False),
+        "open_reason": (ClosedReason, True),
+        "security_grade": (SecurityGrade, True),
+    }
+    entries = []
+    for header, field, mapping in codes.ENTRY_COLUMNS:
+        if mapping is not None:
+            entries.append((header, choice_labels(type(next(iter(mapping)))), True))
+        elif field in entry_lists:
+            choices, single = entry_lists[field]
+            entries.append((header, choice_labels(choices), single))
+    yes_no = ["是", "否"]
+    items = []
+    for header, field, mapping in codes.ITEM_COLUMNS:
+        if mapping is not None:
+            items.append((header, choice_labels(type(next(iter(mapping)))), True))
+        elif field in ("is_sensitive", "is_source"):
+            items.append((header, yes_no, True))
+    return {codes.ENTRY_SHEET: entries, codes.ITEM_SHEET: items}
+
+
+def _drop_down_lists(wb, entries, items) -> None:
+    """A drop-down list of Chinese labels on every coded column of the template (the import
+    takes the label as well as the code). The lists live on a hidden sheet; a value typed
+    that is not in the list (a code) is allowed after a warning, except in no column."""
+    from openpyxl.utils import get_column_letter, quote_sheetname
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    lists = wb.create_sheet(LISTS_SHEET)
+    lists.sheet_state = "hidden"
+    n = 0
+    for sheet in (entries, items):
+        headers = [c.value for c in sheet[1]]
+        for header, labels, single in _coded_columns()[sheet.title]:
+            n += 1
+            letter = get_column_letter(n)
+            lists.cell(row=1, column=n, value=header)
+            for i, label in enumerate(labels, start=2):
+                lists.cell(row=i, column=n, value=label)
+            source = f"{quote_sheetname(LISTS_SHEET)}!${letter}$2:${letter}${len(labels) + 1}"
+            validation = DataValidation(
+                type="list",
+                formula1=source,
+                allow_blank=True,
+                showDropDown=False,  # openpyxl's name for "hide the in-cell arrow": False shows it
+                showErrorMessage=single,
+                errorStyle="warning",
+                errorTitle=header,
+                error=_("Choose from the list, or type the column's code (see the sheet %(help)s).")
+                % {"help": codes.HELP_SHEET},
+                promptTitle=header,
+                prompt=_("Choose from the list.") if single else _("Choose from the list; separate several with 、."),
+                showInputMessage=True,
+            )
+            column = get_column_letter(headers.index(header) + 1)
+            validation.add(f"{column}2:{column}{DROP_DOWN_ROWS[sheet.title]}")
+            sheet.add_data_validation(validation)
 
 
 # --- import: reading and checking cells -----------------------------------------------------
@@ -288,20 +381,73 @@ def _split(value) -> list[str]:
     return codes.split_values(_text(value))
 
 
+# The languages whose labels a cell may hold: the template's drop-down lists are in Chinese;
+# an export made in English names its choices in English.
+LABEL_LANGUAGES = ("zh-hans", "en")
+_WORDS: dict[tuple, dict[str, str]] = {}
+LIST_SEPARATOR = "、"
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\s+", "", text).replace("（", "(").replace("）", ")").casefold()
+
+
+def choice_words(choices, mapping: dict | None = None) -> dict[str, str]:
+    """Every word a clerk may type for a choice of `choices` (a TextChoices or IntegerChoices
+    class), to the choice's value as text: its code of the exchange formats (`mapping`, e.g.
+    "2" for conditional sharing), its value, its label in Chinese and in English, and the label
+    without its parenthesis (三级 for 三级（敏感）) where no other choice shares it. Keys are
+    compared without spaces, case or full-width parentheses (_key)."""
+    cache_key = (choices, tuple((mapping or {}).items()))
+    if cache_key in _WORDS:
+        return _WORDS[cache_key]
+    words: dict[str, str] = {}
+    short: dict[str, set[str]] = {}
+    for choice in choices:
+        value = str(choice.value)
+        words[_key(value)] = value
+        if mapping and choice in mapping:
+            words[_key(str(mapping[choice]))] = value
+        for language in LABEL_LANGUAGES:
+            with translation.override(language):
+                label = str(choice.label)
+            words[_key(label)] = value
+            stem = re.split(r"[（(]", label, maxsplit=1)[0].strip()
+            if stem and stem != label:
+                short.setdefault(_key(stem), set()).add(value)
+    for stem, values in short.items():
+        if len(values) == 1 and stem not in words:
+            words[stem] = values.pop()
+    _WORDS[cache_key] = words
+    return words
+
+
+def choice_labels(choices, language: str = "zh-hans") -> list[str]:
+    """The labels of `choices` in `language`: the template's drop-down lists."""
+    with translation.override(language):
+        return [str(choice.label) for choice in choices]
+
+
+def _allowed(choices, mapping: dict | None = None) -> str:
+    """The choices as a clerk reads them in a message: 1 无条件共享、2 有条件共享、…"""
+    return LIST_SEPARATOR.join(f"{mapping[c]} {c.label}" if mapping and c in mapping else str(c.label) for c in choices)
+
+
+def _choice(text: str, choices, header: str, mapping: dict | None = None) -> str:
+    """The value of the choice `text` names (see choice_words), else ValueError naming the choices."""
+    found = choice_words(choices, mapping).get(_key(text))
+    if found is None:
+        raise ValueError(
+            _("%(value)s is not a choice of %(column)s. Choose one of: %(choices)s.")
+            % {"value": text or _("(empty)"), "column": header, "choices": _allowed(choices, mapping)}
+        )
+    return found
+
+
 def _coded(value, mapping: dict, header: str) -> str:
-    text = _text(value)
-    reverse = codes.reverse(mapping)
-    if text in reverse:
-        return reverse[text]
-    if text in {str(v) for v in mapping}:
-        return text
-    for choice in mapping:
-        if text == str(choice.label):
-            return str(choice)
-    raise ValueError(
-        _("%(value)s is not a code of %(column)s (allowed: %(codes)s).")
-        % {"value": text or _("(empty)"), "column": header, "codes": ", ".join(mapping.values())}
-    )
+    """A cell of a coded column: the code (`mapping`), the value, or the label of a choice."""
+    choices = type(next(iter(mapping)))
+    return _choice(_text(value), choices, header, mapping)
 
 
 def _bool(value, header: str) -> bool:
@@ -346,25 +492,26 @@ def _entry_field(field: str, header: str, value, mapping, orgs: dict[str, Organi
             raise ValueError(problem)
         return words
     if field == "scope_org_kinds":
+        words = choice_words(OrgKind)
         kinds = _split(value)
-        bad = [k for k in kinds if k not in OrgKind.values]
+        bad = [k for k in kinds if _key(k) not in words]
         if bad:
-            raise ValueError(_("Unknown institution kind: %(kinds)s.") % {"kinds": ", ".join(bad)})
-        return kinds
+            raise ValueError(
+                _("Unknown institution kind: %(kinds)s.") % {"kinds": ", ".join(bad)}
+                + " "
+                + _("Choose from: %(choices)s.") % {"choices": _allowed(OrgKind)}
+            )
+        return list(dict.fromkeys(words[_key(k)] for k in kinds))
     if field == "scope_regions":
         return _split(value)
     if field == "open_reason":
         text = _text(value)
-        if text and text not in ClosedReason.values:
-            raise ValueError(_("%(value)s is not a reason for not opening.") % {"value": text})
-        return text
+        return _choice(text, ClosedReason, header) if text else text
     if field == "security_grade":
         text = _text(value)
         if not text:
             return _SKIP
-        if text not in {str(g.value) for g in SecurityGrade}:
-            raise ValueError(_("The security grade is 1, 2, 3 or 4."))
-        return int(text)
+        return int(_choice(text, SecurityGrade, header))
     if field in ("collecting_org", "verifying_org"):
         text = _text(value).upper()
         if not text:
@@ -576,12 +723,19 @@ def _sheet_rows(sheet, *, max_row: int, max_col: int, min_row: int = 1):
 
 
 def _rows(
-    sheet, columns, optional: Iterable[tuple[str, str]] = (), *, limit: int
+    sheet, columns, optional: Iterable[tuple[str, str]] = (), *, limit: int, letters: dict[str, str] | None = None
 ) -> Iterable[tuple[int, dict[str, Any]]]:
     """(Excel row number, {field: raw value}) of the non-empty rows, by header name. The
     `optional` (header, field) columns may be absent. Reads at most `limit` +
-    BLANK_ROWS_ALLOWED rows after the header; a sheet with more is refused."""
+    BLANK_ROWS_ALLOWED rows after the header; a sheet with more is refused. `letters` is
+    filled with each header's column letter (where a problem is: 第 5 行 F 列)."""
+    from openpyxl.utils import get_column_letter
+
     header = [_text(h) for h in next(_sheet_rows(sheet, max_row=1, max_col=MAX_COLUMNS), ())]
+    if letters is not None:
+        for i, name in reversed(list(enumerate(header))):  # the first of two equal headers is the one read
+            if name:
+                letters[name] = get_column_letter(i + 1)
     index = {}
     for name, field, _mapping in columns:
         if name in header:
@@ -761,7 +915,11 @@ def _read_sheets(wb, observer: ImportObserver) -> tuple[dict[str, _Row], _Proble
     examples = read = 0
     code_header = codes.CODE_COLUMN
     rows = _rows(
-        wb[codes.ENTRY_SHEET], codes.ENTRY_COLUMNS, optional=[(code_header, "resource_code")], limit=MAX_IMPORT_ROWS
+        wb[codes.ENTRY_SHEET],
+        codes.ENTRY_COLUMNS,
+        optional=[(code_header, "resource_code")],
+        limit=MAX_IMPORT_ROWS,
+        letters=errors.letters.setdefault(codes.ENTRY_SHEET, {}),
     )
     for number, raw in rows:
         read += 1
@@ -793,7 +951,13 @@ def _read_sheets(wb, observer: ImportObserver) -> tuple[dict[str, _Row], _Proble
             errors.add(_problem(codes.ENTRY_SHEET, number, header, message))
         row.bad = bool(problems)
     item_rows = 0
-    for number, raw in _rows(wb[codes.ITEM_SHEET], codes.ITEM_COLUMNS, limit=MAX_IMPORT_ITEM_ROWS):
+    item_sheet_rows = _rows(
+        wb[codes.ITEM_SHEET],
+        codes.ITEM_COLUMNS,
+        limit=MAX_IMPORT_ITEM_ROWS,
+        letters=errors.letters.setdefault(codes.ITEM_SHEET, {}),
+    )
+    for number, raw in item_sheet_rows:
         read += 1
         if read % PROGRESS_EVERY == 0:
             observer.read(read)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -334,3 +335,83 @@ def role_allowed_in_org(role: str, org: Organization | None) -> bool:
     if role == Role.AUTHORITY:
         return org is not None and org.kind == OrgKind.AUTHORITY
     return True
+
+
+# --- The portal's homes and refusals (issue 19) ---------------------------------------------------
+
+
+def _audit_reader(user, obj=None) -> bool:
+    """The audit trail in the portal: auditors and the data authority's officers (and platform
+    administrators); each reads what visible_audit_events gives them."""
+    return is_admin(user) or has_role(user, Role.AUDITOR) or is_authority_officer(user)
+
+
+def _auditor(user, obj=None) -> bool:
+    """Verifying the whole ledger (it walks every sealed record): auditors and administrators."""
+    return is_admin(user) or has_role(user, Role.AUDITOR)
+
+
+def _statistics_reader(user, obj=None) -> bool:
+    """The sharing figures, read-only: auditors (and administrators) of an institution."""
+    return (is_admin(user) or has_role(user, Role.AUDITOR)) and getattr(user, "org_id", None) is not None
+
+
+def _institution_cdo(user, obj=None) -> bool:
+    """The institution's overview (deadlines, escalations): its chief data officer."""
+    return has_role(user, Role.CDO) and getattr(user, "org_id", None) is not None
+
+
+RULES.update(
+    {
+        "audit.trail": _audit_reader,  # the portal's audit trail and its export
+        "audit.verify": _auditor,
+        "statistics.view": _statistics_reader,
+        "institution.overview": _institution_cdo,
+    }
+)
+
+
+# The roles an action asks for, so that a refusal can say which role a page needs (the rule
+# may also ask for the right institution or state). Apps above add theirs (register_roles).
+ACTION_ROLES: dict[str, tuple[str, ...]] = {
+    "resource.create": (Role.STAFF,),
+    "resource.update": (Role.STAFF,),
+    "resource.delete": (Role.STAFF,),
+    "resource.submit": (Role.STAFF,),
+    "resource.import": (Role.STAFF,),
+    "resource.approve": (Role.AUTHORITY,),
+    "resource.return": (Role.AUTHORITY,),
+    "resource.retire": (Role.STAFF, Role.AUTHORITY),
+    "source_conflict.designate": (Role.AUTHORITY,),
+    "catalog_task.close": (Role.AUTHORITY,),
+    "catalog_task.complete": (Role.STAFF, Role.CDO),
+    "audit.view": (Role.AUDITOR, Role.AUTHORITY, Role.CDO),
+    "audit.trail": (Role.AUDITOR, Role.AUTHORITY),
+    "audit.verify": (Role.AUDITOR,),
+    "statistics.view": (Role.AUDITOR,),
+    "institution.overview": (Role.CDO,),
+    "authority.work": (Role.AUTHORITY,),  # the data authority's pages (reviews, dashboard, filings)
+}
+
+
+def register_roles(roles: dict[str, tuple[str, ...]]) -> None:
+    """An app built on the catalog names the roles of its actions, once, from its AppConfig.ready()."""
+    ACTION_ROLES.update(roles)
+
+
+def roles_for(action: str) -> tuple[str, ...]:
+    return ACTION_ROLES.get(action, ())
+
+
+class RoleRequired(PermissionDenied):
+    """A refusal that knows the roles the page or action needs (the portal's 403 names them)."""
+
+    def __init__(self, roles: tuple[str, ...] = (), action: str = ""):
+        super().__init__(action)
+        self.roles = tuple(roles)
+        self.action = action
+
+
+def refuse(action: str) -> RoleRequired:
+    """The refusal of `action`: raise it where `can` said no."""
+    return RoleRequired(roles_for(action), action)

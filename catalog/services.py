@@ -42,6 +42,7 @@ from .models import (
     ResourceItem,
     ResourceRefresh,
     ResourceVersion,
+    SearchSynonym,
     SourceConflict,
 )
 from .validators import STANDARD_CODE, standard_code
@@ -418,12 +419,13 @@ def _write_items(resource: Resource, items: list[dict[str, Any]], *, new: bool =
 
 
 def _index(resource: Resource, items: list[dict[str, Any]]) -> None:
-    resource.search_name = search.index_text(resource.name)
-    resource.search_body = search.index_text(
-        resource.summary,
-        " ".join(map(str, resource.keywords or [])),
-        " ".join(i["name"] for i in items),
-        resource.theme,
+    resource.search_name, resource.search_body = search.entry_index(
+        name=resource.name,
+        summary=resource.summary,
+        keywords=resource.keywords,
+        item_names=[i["name"] for i in items],
+        theme=resource.theme,
+        codes=[resource.code, *(i["code"] for i in items)],
     )
 
 
@@ -1148,3 +1150,61 @@ def recompute_catalog_deadlines(*, years: list[int]) -> int:
             update_due_at=update_due, review_due_at=review_due, deadline_provisional=p1 or p2
         )
     return count
+
+
+# --- synonyms of the catalog search --------------------------------------------------------
+
+
+@transaction.atomic
+def search_synonym_save(*, actor, synonym: SearchSynonym) -> SearchSynonym:
+    """Create or change a synonym group of the catalog search (validated: two words or more);
+    every process's search uses it from the next query on (catalog.search.synonyms)."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        synonym.full_clean()
+    except ValidationError as exc:
+        messages = exc.message_dict.get("words") or exc.messages
+        raise RuleViolation(" ".join(messages), field="words") from exc
+    before = None
+    if synonym.pk:
+        before = SearchSynonym.objects.filter(pk=synonym.pk).values("words", "note", "is_active").first()
+    synonym.save()
+    after = {"words": synonym.words, "note": synonym.note, "is_active": synonym.is_active}
+    audit.record(
+        actor=actor,
+        action="search_synonym.update" if before else "search_synonym.create",
+        obj=synonym,
+        changes=audit.diff(before or {}, after),
+    )
+    return synonym
+
+
+@transaction.atomic
+def search_synonym_delete(*, actor, synonym: SearchSynonym) -> None:
+    audit.record(
+        actor=actor,
+        action="search_synonym.delete",
+        obj=synonym,
+        changes=audit.diff({"words": synonym.words, "is_active": synonym.is_active}, {}),
+    )
+    synonym.delete()
+
+
+@transaction.atomic
+def search_synonyms_load(*, actor, groups: Iterable[list[str]], note: str = "") -> int:
+    """Add the groups (of the maintained list) that no group of the database holds the first
+    word of yet, active or not: groups the administrators edited or switched off stay as they
+    are. Returns how many were added."""
+    from .models.search import split_words, synonym_key
+
+    existing = SearchSynonym.objects.values_list("words", flat=True)
+    known = {synonym_key(w) for words in existing for w in split_words(words)}
+    added = 0
+    for words in groups:
+        if not words or synonym_key(words[0]) in known:
+            continue
+        search_synonym_save(actor=actor, synonym=SearchSynonym(words="、".join(words), note=note))
+        known.update(synonym_key(w) for w in words)
+        added += 1
+    return added

@@ -147,7 +147,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/home/"  # each role's home (sharing/portal/homes.py)
 LOGOUT_REDIRECT_URL = "/login/"
 AUTHENTICATION_BACKENDS = ["catalog.core.security.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 
@@ -205,7 +205,11 @@ if CACHE_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Room for every key of a test run or a development server (the default 300 evicts the
+    # versions that processes keep their copies under: catalog.core.versioned_cache).
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 10000}}
+    }
 
 # E-mail: console by default, SMTP by settings.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -296,7 +300,8 @@ for _sink in AUDIT_HEAD_SINKS:
         raise ImproperlyConfigured(f"AUDIT_HEAD_SINKS: {_sink!r} is neither file:<path> nor log")
 
 # Notifications and webhooks (delivered by the Celery tasks above).
-SITE_URL = os.environ.get("SITE_URL", "")  # prefix of the links in e-mails, e.g. https://data.example.gov.cn
+# The portal's public address: e-mails link to its pages with absolute URLs (SITE_URL + path).
+SITE_URL = (os.environ.get("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")  # e.g. https://data.example.gov.cn
 EVENT_MAX_ATTEMPTS = env_int("EVENT_MAX_ATTEMPTS", 50)  # re-dispatches of one event before the sweep gives up
 EMAIL_MAX_ATTEMPTS = env_int("NOTIFY_EMAIL_MAX_ATTEMPTS", 8)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)  # connect and read, per attempt

@@ -15,6 +15,7 @@ class SharingConfig(AppConfig):
         from . import policies, receivers
 
         catalog_policies.register(policies.RULES)
+        catalog_policies.register_roles(policies.ACTION_ROLES)  # the portal's refusals name the role
         signals.resource_items_removed.connect(
             receivers.resource_items_removed, dispatch_uid="sharing-grants-drop-items"
         )

@@ -495,3 +495,116 @@ RULES.update(
         "demand.export": _anyone,  # likewise
     }
 )
+
+
+# --- The portal's desk and filings (issue 19) -------------------------------------------------
+
+
+def requests_decided(user) -> QuerySet[SharingRequest]:
+    """An approver's 已办: the requests addressed to the approver's institution that it has
+    answered (returned, rejected, fulfilled, and those whose grant ended since). A subset of
+    `visible_requests(user)`; the statuses are sharing.selectors.DECIDED_REQUEST_STATUSES."""
+    if not (has_role(user, Role.APPROVER) and getattr(user, "org_id", None)):
+        return SharingRequest.objects.none()
+    decided = (
+        RequestStatus.RETURNED,
+        RequestStatus.REJECTED,
+        RequestStatus.FULFILLED,
+        RequestStatus.EXPIRED,
+        RequestStatus.REVOKED,
+    )
+    return SharingRequest.objects.filter(source_org_id=user.org_id, status__in=decided)
+
+
+def _filing_reader(user, filing=None) -> bool:
+    """The officers of the data authority a filing was made with mark it read (已阅)."""
+    if not is_authority_officer(user):
+        return False
+    return filing is None or filing.authority_id == user.org_id
+
+
+RULES.update({"filing.read": _filing_reader})
+
+
+# --- The CDO's overview: 催办 (issue 19) --------------------------------------------------------
+
+
+def _answering_org_id(subject) -> int | None:
+    """The institution that must act on an open request, objection or demand."""
+    if isinstance(subject, DataDemand):
+        return subject.addressee_org_id
+    return getattr(subject, "source_org_id", None)
+
+
+def _answering_cdo(user, subject=None) -> bool:
+    """The chief data officer of the institution that must answer urges its approvers (催办)."""
+    if not (has_role(user, Role.CDO) and getattr(user, "org_id", None)):
+        return False
+    return subject is None or _answering_org_id(subject) == user.org_id
+
+
+def grant_request_visible(user, subject) -> bool:
+    """Whether the user, who sees a grant or a dispute (`subject`), also sees the request it
+    came from: not the source institution's department staff (the source's approvers and CDO
+    answer requests; its staff see what it issued, and a dispute against it), so that no page
+    links them to a 404."""
+    if _reads_everything(user) or is_authority_officer(user):
+        return True
+    if isinstance(subject, Grant):
+        requester_org_id = subject.org_id
+    else:
+        requester_org_id = getattr(getattr(subject, "request", None), "requester_org_id", None)
+    if requester_org_id is not None and requester_org_id == getattr(user, "org_id", None):
+        return True
+    return has_role(user, Role.APPROVER) or has_role(user, Role.CDO)
+
+
+RULES.update(
+    {
+        "request.urge": _answering_cdo,
+        "objection.urge": _answering_cdo,
+        "demand.urge": _answering_cdo,
+    }
+)
+
+# The roles each sharing action asks for (catalog.policies.roles_for: the portal's refusal names them).
+ACTION_ROLES: dict[str, tuple[str, ...]] = {
+    **{a: (Role.STAFF,) for a in ("request.create", "request.update", "request.delete", "request.submit")},
+    **{a: (Role.STAFF,) for a in ("request.withdraw", "request.dispute", "grant.extend", "demand.create")},
+    **{
+        a: (Role.APPROVER,)
+        for a in (
+            "request.approve",
+            "request.reject",
+            "request.return",
+            "request.return_consent",
+            "request.transfer",
+            "request.fulfil",
+            "request.answer",
+            "request.extend",
+            "grant.revoke",
+            "grant.narrow",
+            "grant.suspend",
+            "grant_change.create",
+            "objection.answer",
+            "objection.forward",
+        )
+    },
+    "request.sign_off": (Role.HEAD, Role.CDO),
+    "return_consent.decide": (Role.AUTHORITY,),
+    "grant.lift": (Role.AUTHORITY,),
+    "grant_change.approve": (Role.AUTHORITY, Role.APPROVER),
+    "grant_change.refuse": (Role.AUTHORITY, Role.APPROVER),
+    "dispute.open": (Role.STAFF,),
+    "dispute.resolve": (Role.AUTHORITY,),
+    "dispute.step": (Role.AUTHORITY, Role.STAFF, Role.APPROVER, Role.CDO),
+    "dispute.advance": (Role.AUTHORITY, Role.STAFF, Role.APPROVER, Role.CDO),
+    "objection.create": (Role.STAFF, Role.AUTHORITY),
+    "demand.route": (Role.AUTHORITY,),
+    "demand.answer": (Role.APPROVER, Role.CDO),
+    "demand.link": (Role.APPROVER, Role.CDO),
+    "filing.read": (Role.AUTHORITY,),
+    "request.urge": (Role.CDO,),
+    "objection.urge": (Role.CDO,),
+    "demand.urge": (Role.CDO,),
+}

@@ -5,6 +5,7 @@ functions take querysets or codes and return rows or answers, and write nothing 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -185,7 +186,8 @@ def request_extension(req, deadline: str) -> dict | None:
 def request_timeline(req: SharingRequest):
     """The request's timeline, oldest first: its own events and those of its grants (a grant's
     revocation or expiry ends what the request obtained). One list for the portal's request
-    page and the API's `GET …/sharing-requests/{id}/events/`."""
+    page and the API's `GET …/sharing-requests/{id}/events/`, both read through
+    sharing.timeline.entries (labels, the actor's institution)."""
     subjects = Q(subject_type="sharing.sharingrequest", subject_id=str(req.pk))
     grant_ids = [str(pk) for pk in req.grants.values_list("pk", flat=True)]
     if grant_ids:
@@ -196,15 +198,15 @@ def request_timeline(req: SharingRequest):
     ]
     if dispute_ids:
         subjects |= Q(subject_type="sharing.dispute", subject_id__in=dispute_ids)
-    return Event.objects.filter(subjects).select_related("actor").order_by("occurred_at", "id")
+    return Event.objects.filter(subjects).select_related("actor__org", "org").order_by("occurred_at", "id")
 
 
 def dispute_timeline(dispute: Dispute):
     """A dispute's own events, oldest first (its page shows them; a dispute about a request also
-    shows in the request's timeline)."""
+    shows in the request's timeline). People read them through sharing.timeline.entries."""
     return (
         Event.objects.filter(subject_type="sharing.dispute", subject_id=str(dispute.pk))
-        .select_related("actor")
+        .select_related("actor__org", "org")
         .order_by("occurred_at", "id")
     )
 
@@ -315,13 +317,16 @@ def demand_flag(value: str | None) -> bool | None:
     return str(value).lower() in ("1", "true", "yes", "on")
 
 
+DEMAND_ORG_ID = re.compile(r"[1-9][0-9]{0,17}")  # an institution id (ASCII digits, within 64 bits)
+
+
 def demand_filter_params(params) -> dict:
     """The list filters of a query string, for demands_filter (the API and the portal alike)."""
     org = str(params.get("org") or "")
     status = params.get("status") or ""
     return {
         "region": demand_region(params.get("region")),
-        "org": int(org) if org.isdigit() else None,
+        "org": int(org) if DEMAND_ORG_ID.fullmatch(org) else None,
         "status": status if status in DemandStatus.values else "",
         "open_data": demand_flag(params.get("open_data")),
         "overdue": demand_flag(params.get("overdue")),
@@ -512,3 +517,251 @@ def demand_export_xlsx(qs, *, statistics: dict | None = None) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+# --- the portal's desk, request form and entry page (issue 19) ------------------------------
+
+# A request still on its way: it may yet give the institution the data (a duplicate of another).
+PENDING_REQUEST_STATUSES = (
+    RequestStatus.DRAFT,
+    RequestStatus.AWAITING_SIGNOFF,
+    RequestStatus.SUBMITTED,
+    RequestStatus.RETURNED,
+    RequestStatus.APPROVED,
+)
+# What the source institution has done with a request: its answer is given (the desk's 已办).
+DECIDED_REQUEST_STATUSES = (
+    RequestStatus.RETURNED,
+    RequestStatus.REJECTED,
+    RequestStatus.FULFILLED,
+    RequestStatus.EXPIRED,
+    RequestStatus.REVOKED,
+)
+
+
+def requests_matching(qs, text: str):
+    """Requests whose id, entry name or code, or requesting institution matches `text`
+    ("#12" and "12" find request 12)."""
+    text = (text or "").strip()
+    if not text:
+        return qs
+    cond = Q(resource__name__icontains=text) | Q(resource__code__icontains=text)
+    cond |= Q(requester_org__name__icontains=text)
+    number = text.lstrip("#")
+    if number.isdigit():
+        cond |= Q(pk=int(number))
+    return qs.filter(cond)
+
+
+def sensitive_item_codes(resource_ids: Iterable[int]) -> dict[int, set[str]]:
+    """{resource id: the codes of its personal or sensitive items}, in one query."""
+    from catalog.models import ResourceItem
+
+    out: dict[int, set[str]] = {}
+    rows = ResourceItem.objects.filter(resource_id__in=set(resource_ids), is_sensitive=True)
+    for resource_id, code in rows.values_list("resource_id", "code"):
+        out.setdefault(resource_id, set()).add(code)
+    return out
+
+
+def request_sensitive_items(req: SharingRequest) -> list[str]:
+    """The personal or sensitive items among those the request asks for, in its order."""
+    sensitive = sensitive_item_codes([req.resource_id]).get(req.resource_id, set())
+    return [code for code in req.items if code in sensitive]
+
+
+def holdings(*, grants, requests, org_id: int, resource_id: int, exclude_request_id: int | None = None) -> dict:
+    """What an institution already holds of one entry: its active grants and its requests still
+    on their way (a new request for the entry may duplicate them). `grants` and `requests` are
+    the querysets the viewer may see (sharing.policies)."""
+    grant_rows = list(
+        grants.filter(org_id=org_id, resource_id=resource_id, status=GrantStatus.ACTIVE).order_by("valid_until", "id")
+    )
+    request_rows = requests.filter(
+        requester_org_id=org_id, resource_id=resource_id, status__in=PENDING_REQUEST_STATUSES
+    ).order_by("-created_at", "-id")
+    if exclude_request_id is not None:
+        request_rows = request_rows.exclude(pk=exclude_request_id)
+    return {"grants": grant_rows, "requests": list(request_rows)}
+
+
+def request_waiting_on(req: SharingRequest) -> str | None:
+    """Who must act next on a request: "requester" (a draft, a returned request), "head" (the
+    requesting institution's sign-off), "source" (the answer or the sharing), "authority" (a
+    second return waiting for its consent, an open dispute), or None (nothing is waited for)."""
+    from .choices import DisputeStatus, ReturnConsentStatus
+
+    if req.status in (RequestStatus.DRAFT, RequestStatus.RETURNED):
+        return "requester"
+    if req.status == RequestStatus.AWAITING_SIGNOFF:
+        return "head"
+    if req.status == RequestStatus.SUBMITTED:
+        pending = getattr(req, "consent_pending", None)
+        if pending is None:
+            pending = req.return_consents.filter(status=ReturnConsentStatus.PENDING).exists()
+        return "authority" if pending else "source"
+    if req.status == RequestStatus.APPROVED:
+        return "source"
+    if req.status != RequestStatus.REJECTED:
+        return None
+    disputed = getattr(req, "dispute_open", None)
+    if disputed is None:
+        disputed = Dispute.objects.filter(request=req, status=DisputeStatus.OPEN).exists()
+    return "authority" if disputed else None
+
+
+def with_waiting(qs):
+    """Requests with what `request_waiting_on` asks of each, read in the same query (lists)."""
+    from django.db.models import Exists, OuterRef
+
+    from .choices import DisputeStatus, ReturnConsentStatus
+    from .models import ReturnConsent
+
+    return qs.annotate(
+        consent_pending=Exists(
+            ReturnConsent.objects.filter(request=OuterRef("pk"), status=ReturnConsentStatus.PENDING)
+        ),
+        dispute_open=Exists(Dispute.objects.filter(request=OuterRef("pk"), status=DisputeStatus.OPEN)),
+    )
+
+
+def expected_answer_due(*, resource: Resource, kind: str, requester_org: Organization, now=None) -> dict:
+    """When the answer to a request filed now would be due, with the working-day calendar and
+    the deadline policy the services use: {"due_at", "provisional", "basis", "immediate" (an
+    unconditional sharing request is approved at once), "signoff" (the clock starts at the
+    head's sign-off, not now)}."""
+    from catalog.choices import DeadlineKind, SharingType
+
+    from .choices import RequestKind
+
+    now = now or timezone.now()
+    signoff = bool(requester_org.region.requires_signoff_effective())
+    if kind == RequestKind.SHARING and resource.sharing_type == SharingType.UNCONDITIONAL:
+        return {"due_at": None, "provisional": False, "basis": "", "immediate": True, "signoff": signoff}
+    deadline_kind = DeadlineKind.VERIFICATION_REPLY if kind == RequestKind.VERIFICATION else DeadlineKind.REQUEST_REPLY
+    due_at, provisional, figure = wcal.policy_deadline(now, deadline_kind, region_id=resource.source_org.region_id)
+    return {
+        "due_at": due_at,
+        "provisional": provisional,
+        "basis": wcal.rule_basis(figure.rule),
+        "immediate": False,
+        "signoff": signoff,
+    }
+
+
+# --- The CDO's overview (issue 19) ---------------------------------------------------------------
+
+
+def _due_within(until: dt.datetime, **by_status) -> Q:
+    """Open in one of the statuses with its running deadline (the status's column) before `until`."""
+    cond = Q(pk__in=[])
+    for status, column in by_status.items():
+        cond |= Q(status=status, **{f"{column}__lte": until})
+    return cond
+
+
+def institution_deadlines(*, requests, objections, demands, org_id: int, until: dt.datetime, limit: int = 100) -> dict:
+    """What of the institution is overdue or due by `until`, as the source (it must answer) and
+    as the requester (it waits for another institution): {"source"|"requester": {"requests",
+    "objections", "demands": [rows, earliest deadline first]}}. The querysets are the ones the
+    user sees (sharing.policies.visible_*)."""
+    from django.db.models import Case, F, When
+
+    from .choices import DemandStatus
+    from .models import due_expression
+
+    req_due = _due_within(until, submitted="reply_due_at", approved="fulfil_due_at")
+    obj_due = _due_within(until, submitted="reply_due_at")
+    dem_due = _due_within(until, routing="route_due_at", open="answer_due_at", planned="plan_due_at")
+    dem_expr = Case(
+        When(status=DemandStatus.ROUTING, then=F("route_due_at")),
+        When(status=DemandStatus.OPEN, then=F("answer_due_at")),
+        When(status=DemandStatus.PLANNED, then=F("plan_due_at")),
+    )
+
+    def _requests(side: Q):
+        qs = requests.filter(side, req_due).select_related("resource", "requester_org", "source_org")
+        return list(qs.annotate(due=due_expression()).order_by("due", "id")[:limit])
+
+    def _objections(side: Q):
+        qs = objections.filter(side, obj_due).select_related("resource", "filer_org", "source_org")
+        return list(qs.order_by("reply_due_at", "id")[:limit])
+
+    def _demands(side: Q):
+        qs = demands.filter(side, dem_due).select_related("requester_org", "addressee_org")
+        return list(qs.annotate(due=dem_expr).order_by("due", "id")[:limit])
+
+    return {
+        "source": {
+            "requests": _requests(Q(source_org_id=org_id)),
+            "objections": _objections(Q(source_org_id=org_id)),
+            "demands": _demands(Q(addressee_org_id=org_id)),
+        },
+        "requester": {
+            "requests": _requests(Q(requester_org_id=org_id)),
+            "objections": _objections(Q(filer_org_id=org_id)),
+            "demands": _demands(Q(requester_org_id=org_id)),
+        },
+    }
+
+
+def institution_escalations(*, requests, objections, demands, org_id: int, limit: int = 200) -> list[dict]:
+    """The open requests, objections and demands the institution must answer that the deadline
+    scans (sharing.notify.scans) escalated past its approvers: one row per subject with the
+    highest level reached, the last escalation and the last 催办, most recent first."""
+    from .choices import DemandStatus
+    from .models import DeadlineNotice
+
+    subjects = {
+        "sharing.sharingrequest": requests.filter(
+            source_org_id=org_id, status__in=[RequestStatus.SUBMITTED, RequestStatus.APPROVED]
+        ).select_related("resource"),
+        "sharing.objection": objections.filter(source_org_id=org_id, status=ObjectionStatus.SUBMITTED).select_related(
+            "resource"
+        ),
+        "sharing.datademand": demands.filter(
+            addressee_org_id=org_id, status__in=[DemandStatus.OPEN, DemandStatus.PLANNED]
+        ),
+    }
+    kinds = {"sharing.sharingrequest": "request", "sharing.objection": "objection", "sharing.datademand": "demand"}
+    rank = {"approver": 1, "staff": 1, "cdo": 2, "authority": 3, "authority_above": 4}
+    rows: dict[tuple[str, str], dict] = {}
+    for subject_type, qs in subjects.items():
+        by_id = {str(obj.pk): obj for obj in qs.order_by("-id")[:2000]}
+        if not by_id:
+            continue
+        notices = (
+            DeadlineNotice.objects.filter(subject_type=subject_type, subject_id__in=list(by_id))
+            .exclude(level="reminder")
+            .order_by("created_at")
+        )
+        for n in notices:
+            obj = by_id[n.subject_id]
+            running = obj.reply_due_at if subject_type == "sharing.objection" else obj.due_at
+            if n.due_at != running:  # an escalation of a deadline the subject no longer runs
+                continue
+            row = rows.setdefault(
+                (subject_type, n.subject_id),
+                {"kind": kinds[subject_type], "obj": obj, "level": n.level, "deadline": n.kind, "at": n.created_at},
+            )
+            if rank.get(n.level, 0) >= rank.get(row["level"], 0):
+                row["level"] = n.level
+            row["at"] = max(row["at"], n.created_at)
+    out = sorted(rows.values(), key=lambda r: r["at"], reverse=True)[:limit]
+    urged = {}
+    for r in out:
+        urged.setdefault(r["kind"], []).append(str(r["obj"].pk))
+    last: dict[tuple[str, str], dt.datetime] = {}
+    for kind, ids in urged.items():
+        subject_type = {"request": "sharing.sharingrequest", "objection": "sharing.objection"}.get(
+            kind, "sharing.datademand"
+        )
+        for sid, at in (
+            Event.objects.filter(type=f"{kind}.urged", subject_type=subject_type, subject_id__in=ids)
+            .values_list("subject_id", "occurred_at")
+            .order_by("occurred_at")
+        ):
+            last[(kind, sid)] = at
+    for r in out:
+        r["urged_at"] = last.get((r["kind"], str(r["obj"].pk)))
+    return out

@@ -3079,3 +3079,72 @@ def objection_reopen(*, actor, objection: Objection, comment: str = "", now: dt.
     _objection_record(obj, actor=actor, action="reopen", before=before, org=obj.source_org)
     _objection_emit(obj, "objection.reopened", actor=actor, org=obj.source_org, comment=comment)
     return obj
+
+
+# --- 已阅: a data authority marks a filing read (issue 19) ------------------------------------
+
+
+@transaction.atomic
+def filing_mark_read(*, actor, filing, now: dt.datetime | None = None):
+    """Mark a request filing (Art. 25) or a no-sharing entry filing (Art. 13) read by the
+    authority it was made with. Idempotent: the first reading is kept."""
+    from catalog.models import ResourceFiling
+
+    from .models import FilingRead
+
+    key = {"resource_filing": filing} if isinstance(filing, ResourceFiling) else {"request_filing": filing}
+    mark, created = FilingRead.objects.get_or_create(
+        **key, defaults={"read_by": actor if getattr(actor, "pk", None) else None, "read_at": now or timezone.now()}
+    )
+    if created:
+        audit.record(actor=actor, action="filing.read", obj=filing, org=filing.authority)
+    return mark
+
+
+# --- The CDO's 催办 (issue 19) ------------------------------------------------------------------
+
+# What can be urged: the open states in which the institution that must answer has not yet.
+URGE_OPEN_STATUSES: dict[type, tuple[str, ...]] = {
+    SharingRequest: (RequestStatus.SUBMITTED, RequestStatus.APPROVED),
+    Objection: tuple(OBJECTION_OPEN_STATUSES),
+    DataDemand: (DemandStatus.OPEN, DemandStatus.PLANNED),
+}
+URGE_PREFIX = {SharingRequest: "request", Objection: "objection", DataDemand: "demand"}
+
+
+def urge_send(*, actor, subject, comment: str = "", now: dt.datetime | None = None):
+    """The chief data officer urges (催办) the approvers of the institution that must answer an
+    open request, objection or demand: an audit row and an event ("<kind>.urged") that tells
+    them in their inbox and by e-mail. Once a day per subject, so that an approver is not
+    flooded; refused when the subject is no longer open. Returns the event."""
+    from catalog.models import Event
+
+    now = now or timezone.now()
+    kind = type(subject)
+    if kind not in URGE_PREFIX:
+        raise RuleViolation(_("Only an open request, objection or data demand can be urged."))
+    prefix = URGE_PREFIX[kind]
+    with transaction.atomic():
+        subject = kind.objects.select_for_update(of=("self",)).get(pk=subject.pk)
+        if subject.status not in URGE_OPEN_STATUSES[kind]:
+            raise InvalidTransition(_("It has been answered meanwhile: there is nothing to urge."))
+        start = dt.datetime.combine(wcal.local_date(now), dt.time.min, tzinfo=wcal.SHANGHAI)
+        already = Event.objects.filter(
+            type=f"{prefix}.urged",
+            subject_type=subject._meta.label_lower,
+            subject_id=str(subject.pk),
+            occurred_at__gte=start,
+        ).exists()
+        if already:
+            raise RuleViolation(_("It was urged today already; the approvers have been told."))
+        comment = (comment or "").strip()[:500]
+        if kind is SharingRequest:
+            payload = _payload(subject, due_at=subject.due_at)
+        elif kind is Objection:
+            payload = objection_payload(subject, due_at=subject.reply_due_at)
+        else:
+            payload = demand_payload(subject)
+        payload.update({"comment": comment, "urged_by": actor.pk if getattr(actor, "pk", None) else None})
+        answering = subject.addressee_org_id if kind is DataDemand else subject.source_org_id
+        audit.record(actor=actor, action=f"{prefix}.urge", obj=subject, org=answering, changes={"comment": comment})
+        return outbox.emit(type=f"{prefix}.urged", subject=subject, actor=actor, org=answering, payload=payload)

@@ -19,6 +19,7 @@ from .resources import (
     ResourceVersion,
     SourceConflict,
 )
+from .search import SearchSynonym
 
 __all__ = [
     "ITEM_FIELDS",
@@ -43,6 +44,7 @@ __all__ = [
     "ResourceItem",
     "ResourceRefresh",
     "ResourceVersion",
+    "SearchSynonym",
     "SourceConflict",
     "User",
     "UserRole",

@@ -46,7 +46,7 @@ class ImportJob(models.Model):
         indexes = [models.Index(fields=["owner", "-created_at"], name="catalog_import_job_owner_idx")]
 
     def __str__(self) -> str:
-        return f"{self.pk} {self.filename} ({self.status})"
+        return f"{self.pk} {self.filename} ({self.get_status_display()})"
 
     @property
     def done(self) -> bool:

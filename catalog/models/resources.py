@@ -442,4 +442,4 @@ class SourceConflict(models.Model):
         indexes = [models.Index(fields=["authority", "status"], name="source_conflict_authority_idx")]
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.holder_id} / {self.claimant_id} ({self.status})"
+        return f"{self.code}: {self.holder_id} / {self.claimant_id} ({self.get_status_display()})"

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from catalog import calendar as wcal
@@ -17,9 +18,12 @@ class Deadline:
     days: int
     overdue: bool
     provisional: bool = False
+    due_today: bool = False  # falls on the day it was labelled: "今日到期", not "0 working days left"
 
     @property
     def label(self) -> str:
+        if self.due_today and self.days == 0:
+            return _("Overdue today") if self.overdue else _("Due today")
         if self.overdue:
             return ngettext("Overdue by %(n)s working day", "Overdue by %(n)s working days", self.days) % {
                 "n": self.days
@@ -58,5 +62,9 @@ def label_deadlines(
         if overdue:
             days = max(days, 1) if day < today else days
         provisional = bool(getattr(obj, provisional_attr, False)) if provisional_attr else False
-        setattr(obj, target, Deadline(at=due, days=days, overdue=overdue, provisional=provisional))
+        setattr(
+            obj,
+            target,
+            Deadline(at=due, days=days, overdue=overdue, provisional=provisional, due_today=day == today),
+        )
     return objects

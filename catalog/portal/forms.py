@@ -6,6 +6,7 @@ they name)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django import forms
@@ -20,13 +21,14 @@ from catalog.choices import (
     Network,
     OpenType,
     OrgKind,
+    RegionLevel,
     SecurityGrade,
     SharingMethod,
     SharingType,
     UpdateFrequency,
 )
 from catalog.core.errors import DomainError
-from catalog.models import Resource, ResourceItem
+from catalog.models import Region, Resource, ResourceItem
 from catalog.services import MAX_ITEMS
 
 from . import display
@@ -120,6 +122,50 @@ def value_range(model, name: str) -> dict[str, int]:
     return out
 
 
+class PortalForm(forms.Form):
+    """A form whose ids are its own when several forms share a page (the review's approve and
+    return boxes, a decision's comment boxes): without a prefix, ids are id_<form>-<field>
+    (<form> is `id_prefix`, else the class name in lower case), so no two forms render the
+    same id and a label focuses its own form's field. A form given a prefix keeps Django's
+    id_<prefix>-<field>."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        if "auto_id" not in kwargs and not kwargs.get("prefix") and not self.prefix:
+            kwargs["auto_id"] = f"id_{self.id_prefix or type(self).__name__.lower()}-%s"
+        super().__init__(*args, **kwargs)
+
+
+def region_choices() -> list:
+    """The directory's regions for a <select multiple>: each city with its counties (an
+    optgroup per city, the city first), after the regions above the cities; each option a
+    GB/T 2260 code named in words."""
+    top: list[tuple[str, str]] = []
+    cities: dict[int, tuple[str, list[tuple[str, str]]]] = {}
+    rows = Region.objects.order_by("code").values_list("id", "code", "name", "level", "parent_id")
+    for pk, code, name, level, parent in rows:  # by code: a city comes before its counties
+        option = (code, f"{name}（{code}）")
+        if level == RegionLevel.CITY:
+            cities[pk] = (name, [option])
+        elif parent in cities:
+            cities[parent][1].append(option)
+        else:
+            top.append(option)
+    groups = [(_("Province"), top)] if top else []
+    return groups + list(cities.values())
+
+
+# The fields the services require of an entry only for some sharing types or open attributes
+# (catalog.services._check_content, Art. 13 and 32): {field: (the field it depends on, the
+# values that make it required)}. The editor marks them required as the choice changes.
+REQUIRED_WHEN = {
+    "sharing_conditions": ("sharing_type", (SharingType.CONDITIONAL,)),
+    "sharing_basis": ("sharing_type", (SharingType.CONDITIONAL, SharingType.NONE)),
+    "open_reason": ("open_type", (OpenType.CLOSED,)),
+}
+
+
 class ResourceForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=max_length(Resource, "name"))
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -141,7 +187,12 @@ class ResourceForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every kind."),
     )
-    scope_regions = SplitListField(label=_("Regions that may request (GB/T 2260 codes)"), required=False)
+    scope_regions = forms.MultipleChoiceField(
+        label=_("Regions that may request"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=_("None chosen: every region. Hold Ctrl (⌘ on a Mac) to choose several."),
+    )
     sharing_method = forms.ChoiceField(label=_("Sharing method"), choices=SharingMethod.choices)
     network = forms.ChoiceField(label=_("Network"), choices=Network.choices)
     open_type = forms.ChoiceField(label=_("Open attribute"), choices=OpenType.choices)
@@ -156,6 +207,26 @@ class ResourceForm(forms.Form):
     legal_basis = forms.CharField(
         label=_("Legal basis for collecting"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope_regions"].choices = region_choices()
+        for name, (depends_on, values) in REQUIRED_WHEN.items():
+            field = self.fields[name]
+            field.required_when = f"{depends_on}:{','.join(values)}"  # read by portal.js
+            field.required_now = self._current(depends_on) in values
+            if field.required_now:
+                field.widget.attrs["aria-required"] = "true"
+
+    def _current(self, name: str) -> str:
+        """The value the field shows: the submitted one, else the initial one, else the first choice."""
+        if self.is_bound:
+            return str(self.data.get(self.add_prefix(name), ""))
+        value = self.initial.get(name, self.fields[name].initial)
+        if value in (None, ""):
+            choices = list(self.fields[name].choices)
+            value = choices[0][0] if choices else ""
+        return str(value)
 
     def service_data(self) -> dict:
         return dict(self.cleaned_data)
@@ -198,15 +269,15 @@ class ImportForm(forms.Form):
     file = forms.FileField(label=_("Workbook (.xlsx)"))
 
 
-class CommentForm(forms.Form):
+class CommentForm(PortalForm):
     comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(PortalForm):
     comment = forms.CharField(label=_("What must change"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
 
-class DesignateSourceForm(forms.Form):
+class DesignateSourceForm(PortalForm):
     """The data authority's designation of a data element's one source (Art. 6(5)): one of the
     two institutions of the conflict."""
 
@@ -223,3 +294,36 @@ class DesignateSourceForm(forms.Form):
 
     def clean_org(self):
         return self.orgs[self.cleaned_data["org"]]
+
+
+class DateRangeForm(PortalForm):
+    """A period of whole days (`from`, `to`, both included) for figures and their export; by
+    default the last `default_months` months up to today. At most MAX_MONTHS months."""
+
+    MAX_MONTHS = 36
+    id_prefix = "range"
+
+    def __init__(self, data=None, *, today: dt.date, default_months: int = 12):
+        index = today.year * 12 + today.month - 1 - (default_months - 1)
+        self.default = (dt.date(index // 12, index % 12 + 1, 1), today)
+        super().__init__(data if data and (data.get("from") or data.get("to")) else None)
+        self.fields["from"] = forms.DateField(label=_("From"), widget=date_input(), required=False)
+        self.fields["to"] = forms.DateField(label=_("To"), widget=date_input(), required=False)
+        for name, value in zip(("from", "to"), self.default, strict=True):
+            self.fields[name].initial = value
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("from") or self.default[0], data.get("to") or self.default[1]
+        if start > end:
+            raise forms.ValidationError(_("The start of the period is after its end."))
+        if (end.year - start.year) * 12 + end.month - start.month >= self.MAX_MONTHS:
+            raise forms.ValidationError(_("At most %(n)s months at a time.") % {"n": self.MAX_MONTHS})
+        data["from"], data["to"] = start, end
+        return data
+
+    def period(self) -> tuple[dt.date, dt.date]:
+        """The period asked for, else the default one (a period refused is shown with its error)."""
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data["from"], self.cleaned_data["to"]
+        return self.default

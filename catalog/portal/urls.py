@@ -29,3 +29,12 @@ urlpatterns = [
     path("authority/source-conflicts/", views.source_conflicts, name="source_conflicts"),
     path("source-conflicts/<int:pk>/", views.source_conflict, name="source_conflict"),
 ]
+
+# The auditor's audit trail (issue 19)
+from . import audit_trail  # noqa: E402
+
+urlpatterns += [
+    path("audit/", audit_trail.audit_trail, name="audit_trail"),
+    path("audit/export.csv", audit_trail.audit_export, name="audit_export"),
+    path("audit/verify/", audit_trail.audit_verify, name="audit_verify"),
+]

@@ -13,17 +13,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
+from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from catalog import importexport, policies, selectors, services, tasks
-from catalog.choices import ResourceStatus, SharingType
+from catalog import importexport, policies, search, selectors, services, tasks
+from catalog.choices import ResourceStatus, Role, SharingType
 from catalog.core.errors import DomainError
 from catalog.filters import ResourceFilter
-from catalog.models import ImportJobStatus, Resource
+from catalog.models import ImportJobStatus, Resource, ResourceItem
 
 from . import display, forms
 from .deadlines import label_deadlines
@@ -42,7 +46,8 @@ def tier_label(value: str) -> str:
 
 
 def portal_view(view):
-    """Signed-in users only; 404 and 403 render the portal's own pages."""
+    """Signed-in users only; 404 and 403 render the portal's own pages (a 403 names the role
+    the page needs, when the refusal knows it: policies.RoleRequired)."""
 
     @login_required
     @functools.wraps(view)
@@ -56,15 +61,44 @@ def portal_view(view):
                 {"code": 404, "message": _("This page does not exist, or you may not see it.")},
                 status=404,
             )
-        except PermissionDenied:
-            return page(
-                request,
-                "portal/error.html",
-                {"code": 403, "message": _("You may see this, but not do this.")},
-                status=403,
-            )
+        except PermissionDenied as exc:
+            return refusal(request, getattr(exc, "roles", ()))
 
     return wrapped
+
+
+def _role_names(roles) -> str:
+    labels = dict(Role.choices)
+    return pgettext("list of roles", ", ").join(f"\u201c{labels.get(r, r)}\u201d" for r in roles)
+
+
+def refusal(request, roles=()):
+    """The portal's 403 page: which role the page needs (and the roles the user holds), in words."""
+    user = request.user
+    held = [r for r in Role.values if policies.has_role(user, r)]
+    if roles and not set(roles) & set(held):
+        needs = (
+            _("This page needs the role %(roles)s.")
+            if len(roles) == 1
+            else _("This page needs one of the roles %(roles)s.")
+        ) % {"roles": _role_names(roles)}
+    elif roles:
+        needs = _(
+            "You hold the role this page needs, but it is another institution's, or not open in its current state."
+        )
+    else:
+        needs = _("You may see this, but not do this.")
+    mine = (
+        _("Your roles: %(roles)s.") % {"roles": _role_names(held)}
+        if held
+        else _("You hold no role in the portal yet; your institution's administrator assigns roles.")
+    )
+    return page(
+        request,
+        "portal/error.html",
+        {"code": 403, "message": needs, "roles_note": mine, "needed_roles": list(roles)},
+        status=403,
+    )
 
 
 def page(request, template: str, context: dict | None = None, status: int = 200):
@@ -76,21 +110,35 @@ def page(request, template: str, context: dict | None = None, status: int = 200)
 
 
 def _nav(user) -> dict:
+    """What the header offers the user: only what the user's roles may open (no link to a 403)."""
     if not getattr(user, "is_authenticated", False):
         return {}
+    approver = policies.can(user, "request.approve")
+    requester = policies.can(user, "request.create")
+    cdo = policies.can(user, "institution.overview")
+    authority = policies.is_authority_officer(user) or policies.is_admin(user)
+    auditor = policies.can(user, "audit.trail")
     return {
         "catalog_staff": policies.can(user, "resource.create"),
-        "requester": policies.can(user, "request.create"),
-        "approver": policies.can(user, "request.approve"),
+        "requester": requester,
+        "approver": approver,
         "signer": policies.can(user, "request.sign_off"),  # Order 809: the head's sign-off queue
-        "grants": policies.can(user, "request.approve") or policies.can(user, "request.create"),
-        "authority": policies.is_authority_officer(user) or policies.is_admin(user),
+        "grants": approver or requester or cdo,
+        "authority": authority,
+        "cdo": cdo,  # the institution's overview (sharing/portal/homes.py)
+        "requests": requester or cdo,  # the institution's requests
+        "disputes": authority,
+        "audit_trail": auditor,  # auditors and the data authority
+        "statistics": policies.can(user, "statistics.view"),
+        "objections": requester or approver or authority or cdo,
+        "home": "portal:cdo_home" if cdo else "portal:audit_trail" if policies.can(user, "audit.verify") else "",
     }
 
 
 def require(user, action: str, obj=None) -> None:
+    """403 unless the policy allows `action`; the refusal names the roles the action needs."""
     if not policies.can(user, action, obj):
-        raise PermissionDenied
+        raise policies.refuse(action)
 
 
 # --- catalog search -----------------------------------------------------------------------
@@ -103,10 +151,19 @@ def public_catalog(user):
     return policies.visible_resources(user).filter(status=ResourceStatus.PUBLISHED, revision_of__isnull=True)
 
 
+SORTS = ("relevance", "updated", "name")
+SORT_ORDER = {"updated": ("-updated_at", "-id"), "name": ("name", "id")}
+MAX_ITEM_HITS = 5  # matching data items shown under a result
+
+
 @portal_view
 def catalog_search(request):
     params = request.GET.copy()
     params.pop("page", None)
+    q = params.get("q", "").strip()
+    sort = params.get("sort", "")
+    if sort not in SORTS or (sort == "relevance" and not q):
+        sort = "relevance" if q else "updated"
     base = public_catalog(request.user)
     filterset = ResourceFilter(params, queryset=base)
     if not filterset.is_valid():
@@ -137,12 +194,30 @@ def catalog_search(request):
             )
         groups.append({"name": name, "title": facet_titles[name], "values": values})
     qs = qs.select_related("source_org").defer("search_body")
-    if not params.get("q"):
-        qs = qs.order_by("-published_at", "-id")
+    if sort in SORT_ORDER:  # relevance with a query: the search's ranking (catalog.search.apply)
+        qs = qs.order_by(*SORT_ORDER[sort])
     paginator = Paginator(qs, 20)
     page_obj = paginator.get_page(request.GET.get("page"))
+    marks = search.marks(q) if q else []
+    item_hits = _item_hits([r.pk for r in page_obj.object_list], marks)
     for r in page_obj.object_list:
         r.tier_label = tier_label(r.sharing_type)
+        r.name_html = search.highlight(r.name, marks)
+        r.code_html = search.highlight(r.code, marks)
+        r.summary_html = search.snippet(r.summary, marks) if r.summary else ""
+        r.item_hits = item_hits.get(r.pk, [])
+    sort_labels = {
+        "relevance": pgettext("search sort", "Relevance"),
+        "updated": pgettext("search sort", "Recently updated"),
+        "name": pgettext("search sort", "Name"),
+    }
+    sort_links = []
+    for value in SORTS:
+        if value == "relevance" and not q:
+            continue
+        linked = params.copy()
+        linked["sort"] = value
+        sort_links.append({"label": sort_labels[value], "url": "?" + linked.urlencode(), "active": value == sort})
     return page(
         request,
         "portal/catalog_search.html",
@@ -153,8 +228,30 @@ def catalog_search(request):
             "total": paginator.count,
             "query_string": params.urlencode(),
             "any_filter": any(params.getlist(n) for n in FACET_PARAMS),
+            "sort": sort,
+            "sort_links": sort_links,
         },
     )
+
+
+def _item_hits(resource_ids: list[int], marks: list[str]) -> dict[int, list[dict]]:
+    """The data items of these entries whose name or code holds a word of the query (at most
+    MAX_ITEM_HITS an entry), highlighted: why an entry whose name does not say it was found."""
+    if not marks or not resource_ids:
+        return {}
+    hits: dict[int, list[dict]] = {}
+    items = ResourceItem.objects.filter(resource_id__in=resource_ids).order_by("resource_id", "position", "id")
+    for item in items.only("resource_id", "code", "name"):
+        name_spans, code_spans = search.hit_spans(item.name, marks), search.hit_spans(item.code, marks)
+        if not (name_spans or code_spans) or len(hits.get(item.resource_id, [])) >= MAX_ITEM_HITS:
+            continue
+        hits.setdefault(item.resource_id, []).append(
+            {
+                "name": search.highlight(item.name, marks, name_spans),
+                "code": search.highlight(item.code, marks, code_spans),
+            }
+        )
+    return hits
 
 
 @portal_view
@@ -202,21 +299,28 @@ def resource_detail(request, pk: int):
 
 @portal_view
 def my_catalog(request):
+    """One row per entry of the institution: a published entry with the draft of its next
+    version shows both on its row (the draft is not an entry of its own). A status tab lists
+    the entries whose row shows that status."""
     require(request.user, "resource.create")
-    qs = (
-        policies.visible_resources(request.user)
-        .filter(source_org_id=request.user.org_id)
-        .order_by("-updated_at", "-id")
+    own = policies.visible_resources(request.user).filter(source_org_id=request.user.org_id)
+    qs = own.filter(revision_of__isnull=True).order_by(
+        Coalesce(Greatest("updated_at", "pending_revision__updated_at"), "updated_at").desc(), "-id"
     )
     status = request.GET.get("status", "")
     counts = {s: 0 for s in ResourceStatus.values}
-    for row in qs.order_by().values_list("status", flat=True):
-        counts[row] += 1
+    for row_status, pending_status in qs.order_by().values_list("status", "pending_revision__status"):
+        for value in {row_status, pending_status} - {None}:
+            counts[value] += 1
     if status in ResourceStatus.values:
-        qs = qs.filter(status=status)
-    entries = label_deadlines(qs[:200], "review_due_at", provisional_attr="review_deadline_provisional")
+        qs = qs.filter(Q(status=status) | Q(pending_revision__status=status))
+    entries = list(qs[:200])
+    pending = {r.revision_of_id: r for r in own.filter(revision_of__in=[e.pk for e in entries])}
+    label_deadlines(entries, "review_due_at", provisional_attr="review_deadline_provisional")
+    label_deadlines(pending.values(), "review_due_at", provisional_attr="review_deadline_provisional")
     for r in entries:
         r.tier_label = tier_label(r.sharing_type)
+        r.pending = pending.get(r.pk)
     tabs = [{"value": v, "label": label, "count": counts[v]} for v, label in ResourceStatus.choices]
     return page(request, "portal/my_catalog.html", {"entries": entries, "tabs": tabs, "status": status})
 
@@ -387,7 +491,7 @@ def resource_import(request):
                 return redirect("portal:import_job", pk=job.pk)
             result = importexport.import_workbook(actor=request.user, source_org=request.user.org, content=content)
         except importexport.ImportFailed as exc:
-            row_errors, problem_count = exc.rows, exc.count
+            row_errors, problem_count = _positioned(exc.rows), exc.count
         except DomainError as exc:
             forms.attach_errors(exc, form)
         else:
@@ -416,6 +520,11 @@ def resource_import(request):
     )
 
 
+def _positioned(rows: list[dict]) -> list[dict]:
+    """Import problems with where each is in the clerk's language: 第 5 行 F 列（共享类型）."""
+    return [{**row, "where": importexport.cell_position(row)} for row in rows]
+
+
 def _import_job(request, pk: int):
     job = get_object_or_404(policies.visible_import_jobs(request.user).defer("content"), pk=pk)
     require(request.user, "import_job.view", job)
@@ -434,7 +543,7 @@ def import_job(request, pk: int):
         {
             "job": job,
             "progress": importexport.import_job_progress(job),
-            "row_errors": result.get("rows", []),
+            "row_errors": _positioned(result.get("rows", [])),
             "problem_count": result.get("problem_count", 0),
             "not_listed": result.get("not_listed", 0),
             "written": result.get("resources", []),
@@ -454,7 +563,7 @@ def import_job_progress(request, pk: int):
 def authority_org(user):
     """The data authority the user works for (authority officers and administrators), else 403."""
     if not (policies.is_authority_officer(user) or policies.is_admin(user)) or user.org is None:
-        raise PermissionDenied
+        raise policies.refuse("authority.work")
     return user.org
 
 
@@ -466,12 +575,80 @@ def authority_reviews(request):
         .filter(authority_id=org.pk, status=ResourceStatus.SUBMITTED)
         .select_related("source_org")
     )
-    rows = label_deadlines(
-        qs.order_by("review_due_at", "id"), "review_due_at", provisional_attr="review_deadline_provisional"
-    )
+    total = qs.count()
+    # Search, filters and pages (issue 19): name or code, institution; tier; overdue only.
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(source_org__name__icontains=q))
+    tier = request.GET.get("sharing_type", "")
+    tier = tier if tier in SharingType.values else ""
+    if tier:
+        qs = qs.filter(sharing_type=tier)
+    overdue = request.GET.get("overdue") == "1"
+    if overdue:
+        qs = qs.filter(review_due_at__lt=timezone.now())
+    page_obj = Paginator(qs.order_by("review_due_at", "id"), 50).get_page(request.GET.get("page"))
+    rows = label_deadlines(page_obj.object_list, "review_due_at", provisional_attr="review_deadline_provisional")
     for r in rows:
         r.tier_label = tier_label(r.sharing_type)
-    return page(request, "portal/authority_reviews.html", {"rows": rows})
+    params = request.GET.copy()
+    params.pop("page", None)
+    return page(
+        request,
+        "portal/authority_reviews.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page_obj": page_obj,
+            "query_string": params.urlencode(),
+            "q": q,
+            "tier": tier,
+            "tiers": [(t, tier_label(t)) for t in SharingType.values],
+            "overdue": overdue,
+            "filtered": bool(q or tier or overdue),
+        },
+    )
+
+
+# What the data authority approves of an entry (Art. 13 and 32), in the order of the editor.
+REVIEW_FIELDS = (
+    "classification",
+    "security_grade",
+    "data_form",
+    "theme",
+    "keywords",
+    "update_frequency",
+    "network",
+    "sharing_type",
+    "sharing_method",
+    "sharing_conditions",
+    "sharing_basis",
+    "scope_org_kinds",
+    "scope_regions",
+    "open_type",
+    "open_reason",
+    "open_conditions",
+    "summary",
+    "legal_basis",
+    "collecting_org",
+    "verifying_org",
+)
+
+
+def _review_fields(resource: Resource) -> list[dict]:
+    """Every field the review approves, named and valued in words (an empty scope: everyone)."""
+    empty = {"scope_org_kinds": _("Every kind of institution"), "scope_regions": _("Every region")}
+    rows = []
+    for name in REVIEW_FIELDS:
+        value = getattr(resource, f"{name}_id" if name in ("collecting_org", "verifying_org") else name)
+        rows.append(
+            {
+                "name": name,
+                "label": display.field_label(name),
+                "value": display.value_text(name, value) or empty.get(name, "—"),
+            }
+        )
+    return rows
 
 
 @portal_view
@@ -503,7 +680,7 @@ def authority_review(request, pk: int):
         except DomainError as exc:
             forms.attach_errors(exc, approve_form if action == "approve" else return_form)
     label_deadlines([resource], "review_due_at", provisional_attr="review_deadline_provisional")
-    changes, grant_impact = [], []
+    changes, grant_impact, removed = [], [], []
     if resource.revision_of_id:
         before = services.resource_snapshot(resource.revision_of)
         after = services.resource_snapshot(resource)
@@ -516,11 +693,16 @@ def authority_review(request, pk: int):
         names = {i["code"]: i["name"] for i in before["items"]}
         for row in grant_impact:
             row["item_names"] = [(code, names.get(code, code)) for code in row["items"]]
+            row["valid_until"] = parse_date(row["valid_until"][:10]) if row.get("valid_until") else None
+        kept = {i["code"] for i in after["items"]} if resource.sharing_type != SharingType.NONE else set()
+        removed = [(code, names[code]) for code in names if code not in kept]
     return page(
         request,
         "portal/authority_review.html",
         {
             "r": resource,
+            "fields": _review_fields(resource),
+            "removed": removed,
             "items": resource.items.all(),
             "tier_label": tier_label(resource.sharing_type),
             "approve_form": approve_form,

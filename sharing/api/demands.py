@@ -213,6 +213,9 @@ class DemandViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMi
 
     def filter_queryset(self, queryset):
         if self.action in ("list", "statistics", "export"):
+            org = self.request.query_params.get("org")
+            if org and not selectors.DEMAND_ORG_ID.fullmatch(org):
+                raise RuleViolation(_("Give the institution as its id (a whole number)."), field="org")
             return selectors.demands_filter(queryset, **selectors.demand_filter_params(self.request.query_params))
         return queryset
 

@@ -14,7 +14,7 @@ from catalog.api.base import PolicyViewSet
 from catalog.core.errors import NotVisible, RuleViolation
 from catalog.models import Organization
 
-from .. import policies, selectors, services
+from .. import policies, selectors, services, timeline
 from ..choices import GrantChangeStatus, RequestStatus
 from ..filters import (
     DisputeFilter,
@@ -391,12 +391,13 @@ class SharingRequestViewSet(
     @extend_schema(
         responses=TimelineSerializer(many=True),
         summary="The request's timeline",
-        description="The request's events and those of its grants, oldest first (the portal's timeline too).",
+        description="The request's events, those of its grants and of its disputes (with their steps), oldest "
+        "first: the portal's timeline too (sharing.timeline.entries).",
     )
     @action(detail=True, methods=["get"], filterset_class=None)
     def events(self, request, pk=None):
         page = self.paginate_queryset(selectors.request_timeline(self.get_object()))
-        return self.get_paginated_response(TimelineSerializer(page, many=True).data)
+        return self.get_paginated_response(TimelineSerializer(timeline.entries(page), many=True).data)
 
 
 class GrantViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):

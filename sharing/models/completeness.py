@@ -60,4 +60,4 @@ class ReturnConsent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"return consent #{self.pk} for request {self.request_id} ({self.status})"
+        return f"#{self.pk} → #{self.request_id} ({self.get_status_display()})"

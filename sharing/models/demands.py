@@ -143,7 +143,7 @@ class DataDemand(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"demand #{self.pk} {self.title[:30]} ({self.status})"
+        return f"#{self.pk} {self.title[:30]} ({self.get_status_display()})"
 
     @property
     def due_at(self):

@@ -129,7 +129,7 @@ class Dispute(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"dispute #{self.pk} ({self.subject})"
+        return f"#{self.pk} ({self.get_subject_display()})"
 
     def is_overdue_at(self, now) -> bool:
         return self.status == DisputeStatus.OPEN and self.stage_due_at is not None and self.stage_due_at < now

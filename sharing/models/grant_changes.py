@@ -70,4 +70,4 @@ class GrantChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} of grant #{self.grant_id} ({self.status})"
+        return f"{self.get_kind_display()} #{self.grant_id} ({self.get_status_display()})"

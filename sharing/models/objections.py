@@ -119,7 +119,7 @@ class Objection(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"objection #{self.pk} {self.filer_org_id}→{self.resource_id} ({self.status})"
+        return f"#{self.pk} {self.filer_org_id}→{self.resource_id} ({self.get_status_display()})"
 
     @property
     def is_open(self) -> bool:

@@ -198,7 +198,8 @@ class SharingRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.requester_org_id}→{self.resource_id} ({self.status})"
+        # Shown to people (the admin, the audit trail's stored description): the status in words.
+        return f"#{self.pk} {self.requester_org_id}→{self.resource_id} ({self.get_status_display()})"
 
     @property
     def due_at(self):
@@ -260,7 +261,7 @@ class Grant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"grant #{self.pk} {self.org_id}→{self.resource_id} ({self.status})"
+        return f"#{self.pk} {self.org_id}→{self.resource_id} ({self.get_status_display()})"
 
 
 class RequestFiling(models.Model):

@@ -15,7 +15,8 @@ from django.utils import timezone, translation
 from catalog.models import Event, User
 from sharing.models import Channel, Delivery, DeliveryStatus, NotificationPreference
 
-from .render import body_for, due_of, link_for, local_time, title_for
+from . import links
+from .render import body_for, due_of, local_time, title_for
 from .types import event_type_label
 
 log = logging.getLogger(__name__)
@@ -34,20 +35,29 @@ def email_opted_out(user_ids, event_type: str) -> set[int]:
     )
 
 
+def recipient_name(user: User) -> str:
+    """How an e-mail greets its recipient: the name (family name first, as Chinese names are
+    written), else the username."""
+    name = f"{user.last_name or ''}{user.first_name or ''}".strip()
+    return name or user.get_username()
+
+
 def render_email(event: Event, user: User) -> tuple[str, str]:
     """Subject and body from templates (sharing/email/<type>.{subject,body}.txt, else the
-    default ones), rendered in the site language (Simplified Chinese)."""
+    default ones), rendered in the site language (Simplified Chinese). The recipient is greeted
+    by name; `link` is the absolute URL of the portal page about the event (SITE_URL)."""
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "event": event,
             "user": user,
+            "name": recipient_name(user),
             "payload": event.payload or {},
             "label": event_type_label(event.type),
             "title": title_for(event),
             "body": body_for(event),
-            "link": link_for(event),
+            "link": links.event_url(event),
             "due": local_time(due_of(event)) if due_of(event) else "",
-            "site_url": getattr(settings, "SITE_URL", ""),
+            "site_url": links.site_url(),
         }
         subject = render_text([f"sharing/email/{event.type}.subject.txt", "sharing/email/default.subject.txt"], context)
         body = render_text([f"sharing/email/{event.type}.body.txt", "sharing/email/default.body.txt"], context)

@@ -3,7 +3,7 @@
 `RECIPIENTS` maps an event type to a function(event) → queryset of users; the functions read
 the event's `org` and its payload (the producers' contract below). An unknown type notifies
 nobody in-app or by e-mail (webhooks still receive it). A new event type gets its resolver
-here and its label in `types.EVENT_TYPES`.
+here, its label in `sharing.event_texts.EVENT_TYPES` and its portal page in `links.py`.
 
 Payload contract (what producers put in `emit(payload=...)`):
 - request.*: {"request": id, "requester_org": id, "source_org": id, "resource": id,
@@ -456,3 +456,14 @@ def event_orgs(event: Event) -> set[int]:
         if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
             orgs.add(int(value))
     return orgs
+
+
+# --- The CDO's 催办 (issue 19): the institution's approvers must answer ---------------------------
+# <x>.urged: the subject's payload plus {"comment": str, "urged_by": user id, "due_at": iso}.
+RECIPIENTS.update(
+    {
+        "request.urged": _approvers_of_source,
+        "objection.urged": _approvers_of_source,
+        "demand.urged": _demand_addressee,
+    }
+)

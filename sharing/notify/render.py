@@ -2,43 +2,34 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
-from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
-from catalog.choices import CatalogTaskStatus, ResourceStatus, Role
+from catalog.choices import CatalogTaskStatus, ResourceStatus, Role, SourceConflictStatus
 from catalog.models import Event
-from sharing.choices import DemandStatus, DisputeStatus, FilingReason, GrantStatus, RequestStatus
+from sharing.choices import (
+    DeliveryMethod,
+    DemandStatus,
+    DisputeStage,
+    DisputeStatus,
+    DisputeSubject,
+    FilingReason,
+    GrantStatus,
+    ObjectionStatus,
+    RequestStatus,
+    VerificationResult,
+)
+from sharing.event_texts import event_label, local_time
+from sharing.models import Grant
+from sharing.timeline import grant_end_reason
 
 from .recipients import payload_value
-from .types import event_type_label
 
 log = logging.getLogger(__name__)
 
 
 # --- texts ---------------------------------------------------------------------------------
-
-
-def local_time(value) -> str:
-    """An ISO datetime (or datetime) from a payload as people read it: local time
-    (settings.TIME_ZONE) to the minute, e.g. "2027-01-07 23:59". Dates and anything that is
-    not a datetime are shown as they are."""
-    if isinstance(value, str):
-        if ":" not in value:
-            return value  # a date, or not a time at all
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    elif isinstance(value, dt.datetime):
-        moment = value
-    else:
-        return "" if value is None else str(value)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, dt.UTC)
-    return timezone.localtime(moment, timezone.get_default_timezone()).strftime("%Y-%m-%d %H:%M")
 
 
 def due_of(event: Event):
@@ -54,20 +45,35 @@ def due_of(event: Event):
 
 
 def subject_name(event: Event) -> str:
+    """What the event is about, by name: the catalog entry (a grant, a request, an objection
+    by their entry), the demand's or the entry's name, the institution, the year; never an id."""
     p = event.payload or {}
-    return str(
-        p.get("resource_name")
-        or p.get("name")
-        or p.get("org_name")
-        or p.get("code")
-        or p.get("year")
-        or event.subject_id
-        or ""
-    )
+    if p.get("resource_name"):
+        return str(p["resource_name"])
+    if event.type.startswith("grant.") and p.get("grant"):  # grant events name their entry
+        name = grant_entry_name(p["grant"])
+        if name:
+            return name
+    if event.type.startswith("dispute.") and p.get("subject") in DisputeSubject.values:
+        return str(DisputeSubject(p["subject"]).label)
+    if event.type == "webhook.disabled" and p.get("url"):
+        return str(p["url"])
+    if event.type == "digest.daily" and p.get("date"):
+        return str(p["date"])
+    return str(p.get("name") or p.get("org_name") or p.get("code") or p.get("year") or "")
+
+
+def grant_entry_name(grant_id) -> str:
+    """The name of the catalog entry a grant is of ("" when there is no such grant)."""
+    try:
+        return Grant.objects.filter(pk=int(grant_id)).values_list("resource__name", flat=True).first() or ""
+    except (TypeError, ValueError):
+        return ""
 
 
 def link_for(event: Event) -> str:
-    """The API path of the event's subject, for the inbox."""
+    """The API path of the event's subject: a notification's `link` over the API, for machine
+    clients. People are sent to the portal page instead (sharing.notify.links)."""
     p = event.payload or {}
     if event.type.startswith("request.") and p.get("request"):
         return f"/api/v1/sharing-requests/{p['request']}/"
@@ -92,7 +98,7 @@ def link_for(event: Event) -> str:
 
 def title_for(event: Event) -> str:
     """A one-line title, translated in the active language."""
-    label = event_type_label(event.type)
+    label = event_label(event)
     name = subject_name(event)
     if event.type == "calendar.missing":
         return gettext("The working-day calendar for %(year)s has not been entered") % {
@@ -107,10 +113,12 @@ _STATUS_CHOICES = (
     ("request.", RequestStatus),
     ("filing.", RequestStatus),
     ("grant.", GrantStatus),
-    ("dispute.", DisputeStatus),
+    ("dispute.", RequestStatus),  # a dispute's "status" is its request's; its own is "dispute_status"
     ("resource.", ResourceStatus),
     ("catalog_task.", CatalogTaskStatus),
     ("demand.", DemandStatus),
+    ("objection.", ObjectionStatus),
+    ("source_conflict.", SourceConflictStatus),
 )
 _LEVEL_LABELS = {
     "approver": Role.APPROVER.label,
@@ -135,8 +143,11 @@ def status_label(event: Event, status: str) -> str:
 
 
 def body_for(event: Event) -> str:
+    """The lines under the title: deadlines in local time, codes (status, reason, level, stage,
+    result) as their labels, free text as written."""
     p = event.payload or {}
     lines = []
+    dispute = event.type.startswith("dispute.")
     due = due_of(event)
     if p.get("level") and p.get("level") != "reminder":
         lines.append(gettext("Escalation level: %(level)s") % {"level": _LEVEL_LABELS.get(p["level"], p["level"])})
@@ -147,10 +158,24 @@ def body_for(event: Event) -> str:
             gettext("Extended by %(days)s working days; original deadline %(original)s")
             % {"days": p["working_days"], "original": local_time(p["original_due_at"])}
         )
-    if p.get("status"):
+    if dispute and p.get("stage") in DisputeStage.values:
+        lines.append(gettext("Stage: %(stage)s") % {"stage": DisputeStage(p["stage"]).label})
+    if dispute and p.get("dispute_status") in DisputeStatus.values:
+        lines.append(gettext("Status: %(status)s") % {"status": _label(DisputeStatus, p["dispute_status"])})
+    elif p.get("status"):
         lines.append(gettext("Status: %(status)s") % {"status": status_label(event, p["status"])})
+    if p.get("verification_result") in VerificationResult.values:
+        lines.append(
+            gettext("Verification result: %(result)s")
+            % {"result": _label(VerificationResult, p["verification_result"])}
+        )
+    if p.get("delivery_method") in DeliveryMethod.values:
+        lines.append(gettext("Delivery method: %(method)s") % {"method": _label(DeliveryMethod, p["delivery_method"])})
+    if event.type == "objection.answered" and p.get("outcome") in ObjectionStatus.values:
+        lines.append(gettext("Answer: %(outcome)s") % {"outcome": _label(ObjectionStatus, p["outcome"])})
     if p.get("reason"):
-        lines.append(gettext("Reason: %(reason)s") % {"reason": _label(FilingReason, p["reason"])})
+        reason = grant_end_reason(event) if event.type.startswith("grant.") else _label(FilingReason, p["reason"])
+        lines.append(gettext("Reason: %(reason)s") % {"reason": reason})
     if p.get("comment"):
         lines.append(gettext("Comment: %(comment)s") % {"comment": p["comment"]})
     if p.get("missing") and isinstance(p["missing"], list):  # Order 809: everything missing, at once

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.choices import Network, OrgKind
 from catalog.models import Organization
-from catalog.portal.forms import date_input
+from catalog.portal.forms import PortalForm, date_input
 
 from ..choices import DeliveryMethod, DisputeOutcome, DisputeStage, PurposeCategory, VerificationResult
 
@@ -206,7 +206,7 @@ class GrantNarrowForm(forms.Form):
         self.fields["items"].choices = [(code, f"{name} ({code})") for code, name in items]
 
 
-class DisputeStepForm(forms.Form):
+class DisputeStepForm(PortalForm):  # three forms on one page: ids of their own
     """A step of the current stage; choosing the next stage moves the dispute on (Art. 51)."""
 
     stage = forms.ChoiceField(
@@ -220,7 +220,7 @@ class DisputeStepForm(forms.Form):
     )
 
 
-class DisputeAdvanceForm(forms.Form):
+class DisputeAdvanceForm(PortalForm):  # three forms on one page: ids of their own
     note = forms.CharField(
         label=_("Why the dispute moves on"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
     )
@@ -239,7 +239,7 @@ class DisputeAdvanceForm(forms.Form):
     )
 
 
-class DisputeResolveForm(forms.Form):
+class DisputeResolveForm(PortalForm):  # three forms on one page: ids of their own
     outcome = forms.ChoiceField(label=_("Outcome"), choices=DisputeOutcome.choices)
     comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
     designated_org = forms.ModelChoiceField(
@@ -288,4 +288,99 @@ class ReturnConsentDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         help_text=_("Required when refusing."),
+    )
+
+
+class DecisionForm(forms.Form):
+    """The approver's one decision on a submitted request (issue 19: one form, not four stacked
+    ones): what to do (`action`), then the fields that decision needs. The field names are those
+    of the services' arguments, so their errors land beside the right field. Items start
+    unticked where they are personal or sensitive (least privilege, Art. 24): the view passes
+    only the others as initial."""
+
+    ACTION_LABELS = {
+        "approve": _("Approve"),
+        "reject": _("Reject"),
+        "return": _("Return for missing material"),
+        "return_consent": _("Ask the data authority's consent to a second return"),
+        "transfer": _("Transfer to another institution"),
+        "answer": _("Send the answer"),
+    }
+
+    action = forms.ChoiceField(label=_("Decision"), choices=(), widget=forms.RadioSelect)
+    approved_items = forms.MultipleChoiceField(
+        label=_("Items approved"), choices=(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    approved_until = forms.DateField(label=_("End date approved"), widget=date_input(), required=False)
+    conditions = forms.CharField(label=_("Conditions of use"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    decision_basis = forms.CharField(
+        label=_("Legal basis of the rejection"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("The law, regulation or rule the rejection relies on (Art. 23)."),
+    )
+    missing = forms.CharField(
+        label=_("Everything missing, one per line"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text=_("The notice is given once: list every missing document or piece of information now."),
+    )
+    to_org = forms.ModelChoiceField(
+        label=_("Target institution"), queryset=Organization.objects.none(), empty_label="—", required=False
+    )
+    reason = forms.CharField(
+        label=_("Reason for the transfer"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("Required. The requester sees it in the request's timeline."),
+    )
+    result = forms.ChoiceField(label=_("Result"), choices=[("", "—"), *VerificationResult.choices], required=False)
+    comment = forms.CharField(
+        label=_("Comment or explanation"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=_("Required when returning the request; the requester reads it."),
+    )
+
+    def __init__(self, *args, request_obj, item_names: dict, actions: list[str], user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [(a, self.ACTION_LABELS[a]) for a in actions]
+        self.fields["approved_items"].choices = [(c, f"{item_names.get(c, c)} ({c})") for c in request_obj.items]
+        field = self.fields["to_org"]
+        field.queryset = (
+            Organization.objects.filter(kind=OrgKind.GOVERNMENT).exclude(pk=user.org_id).select_related("region")
+        )
+        field.label_from_instance = lambda org: f"{org.name} · {org.region.name}"
+
+    def clean_missing(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["missing"].splitlines() if line.strip()]
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        required = {
+            "approve": ("approved_items", "approved_until"),
+            "return": ("missing", "comment"),
+            "return_consent": ("missing", "comment"),
+            "transfer": ("to_org",),
+            "answer": ("result",),
+        }.get(action, ())
+        for name in required:
+            if not data.get(name) and name not in self.errors:
+                self.add_error(name, _("Required for this decision."))
+        return data
+
+
+class GrantUsageForm(forms.Form):
+    """Usage feedback on a received grant (Art. 46): the period, the calls and what the data
+    was used for (sharing.services.grant_usage_report)."""
+
+    period_start = forms.DateField(label=_("Period start"), widget=date_input())
+    period_end = forms.DateField(label=_("Period end"), widget=date_input())
+    call_count = forms.IntegerField(label=_("Calls"), min_value=0, initial=0, required=False)
+    feedback = forms.CharField(
+        label=_("How the data was used"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        help_text=_("Art. 46: what the data served, and any problem with it."),
     )

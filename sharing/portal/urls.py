@@ -29,6 +29,7 @@ urlpatterns = [
     path("inbox/read-all/", views.notification_read_all, name="notification_read_all"),
     path("inbox/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("authority/filings/", views.authority_filings, name="authority_filings"),
+    path("authority/filings/<str:kind>/<int:pk>/read/", views.filing_read, name="filing_read"),
     path("authority/disputes/", views.authority_disputes, name="authority_disputes"),
     path("authority/disputes/<int:pk>/", views.authority_dispute, name="authority_dispute"),
     path(
@@ -40,10 +41,21 @@ urlpatterns = [
     path("resources/<int:pk>/objections/", objections.resource_objections, name="resource_objections"),
     path("authority/dashboard/", views.dashboard, name="dashboard"),
     path("authority/dashboard.xlsx", views.dashboard_export, name="dashboard_export"),
+    path("authority/dashboard/requests/", views.dashboard_requests, name="dashboard_requests"),
     # the data demand list (Art. 22)
     path("demands/", demands.demand_list, name="demand_list"),
     path("demands/new/", demands.demand_new, name="demand_new"),
     path("demands/export.xlsx", demands.demand_export, name="demand_export"),
     path("demands/<int:pk>/", demands.demand_detail, name="demand_detail"),
     path("demands/<int:pk>/<str:action>/", demands.demand_action, name="demand_action"),
+]
+
+# Every role's home (issue 19): the CDO's overview and 催办, the auditor's statistics
+from . import homes  # noqa: E402
+
+urlpatterns += [
+    path("home/", homes.home, name="home"),
+    path("cdo/", homes.cdo_home, name="cdo_home"),
+    path("cdo/urge/<str:kind>/<int:pk>/", homes.urge, name="urge"),
+    path("audit/statistics/", homes.statistics, name="statistics"),
 ]

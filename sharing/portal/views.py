@@ -7,12 +7,15 @@ and actions (403), the services decide everything else."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -23,16 +26,17 @@ from django.views.decorators.http import require_POST
 
 from catalog import calendar as wcal
 from catalog import policies
-from catalog.choices import SharingType
+from catalog.choices import OrgKind, SharingType
 from catalog.core.errors import DomainError
 from catalog.directory.selectors import region_subtree_ids
-from catalog.models import Resource
+from catalog.models import Organization, Region, Resource
 from catalog.portal import charts
 from catalog.portal.deadlines import label_deadlines
-from catalog.portal.forms import attach_errors
+from catalog.portal.forms import DateRangeForm, attach_errors
 from catalog.portal.views import authority_org, page, portal_view, public_catalog, require, tier_label
 
 from .. import policies as sharing_policies
+from .. import selectors as sharing_selectors
 from .. import services as sharing_services
 from ..choices import (
     DisputeStatus,
@@ -46,9 +50,12 @@ from ..choices import (
 )
 from ..models import SharingRequest, due_expression
 from ..notify import inbox as notify_inbox
-from ..notify import types
+from ..notify import links as notify_links
+from ..notify import render as notify_render
 from ..notify.render import local_time
-from ..selectors import dispute_timeline, objection_statistics, request_extension, request_timeline
+from ..selectors import dispute_timeline, objection_statistics, request_extension
+from ..timeline import entries as timeline_entries
+from ..timeline import request_entries
 from . import forms
 from . import selectors as dash
 
@@ -69,6 +76,51 @@ def _scope_warning(user, resource: Resource, kind: str) -> str:
         return ""
     problem = sharing_services.request_scope_problem(requester_org=user.org, resource=resource)
     return str(problem.message) if problem is not None else ""
+
+
+def _deadline_name(req) -> str:
+    """The running deadline named for what it is (issue 19): the answer or the fulfilment."""
+    if req.status == RequestStatus.SUBMITTED:
+        return _("Answer deadline")
+    if req.status == RequestStatus.APPROVED:
+        return _("Fulfilment deadline")
+    return ""
+
+
+def _waiting_label(req, who: str | None) -> str:
+    """Who the request waits for, for a person (sharing.selectors.request_waiting_on)."""
+    if who == "source":
+        return _("Waiting for the source institution: %(org)s") % {"org": req.source_org.name}
+    if who == "requester":
+        return _("Waiting for the requesting institution: %(org)s") % {"org": req.requester_org.name}
+    if who == "head":
+        return _("Waiting for the sign-off of the head of %(org)s") % {"org": req.requester_org.name}
+    if who == "authority":
+        return _("Waiting for the data authority")
+    return ""
+
+
+def _holdings(user, org_id: int, resource_id: int, exclude_request_id: int | None = None) -> dict:
+    """What the institution already holds of the entry, as far as `user` may see it: active
+    grants and requests on their way (a new request would duplicate them)."""
+    held = sharing_selectors.holdings(
+        grants=sharing_policies.visible_grants(user),
+        requests=sharing_policies.visible_requests(user),
+        org_id=org_id,
+        resource_id=resource_id,
+        exclude_request_id=exclude_request_id,
+    )
+    for r in held["requests"]:
+        r.deadline_name = _deadline_name(r)
+    label_deadlines(held["requests"], "due_at", provisional_attr="deadline_provisional")
+    return held
+
+
+def _answer_due(user, resource: Resource, kind: str) -> dict | None:
+    """When the answer would be due if the request were submitted today."""
+    if user.org is None:
+        return None
+    return sharing_selectors.expected_answer_due(resource=resource, kind=kind, requester_org=user.org)
 
 
 @portal_view
@@ -116,6 +168,8 @@ def request_new(request, resource_pk: int):
             "kind": kind,
             "warning": warning,
             "tier_label": tier_label(resource.sharing_type),
+            "held": _holdings(user, user.org_id, resource.pk),
+            "answer_due": _answer_due(user, resource, kind),
         },
     )
 
@@ -131,44 +185,39 @@ def my_requests(request):
     status = request.GET.get("status", "")
     if status in RequestStatus.values:
         qs = qs.filter(status=status)
-    rows = list(qs.order_by("-created_at", "-id")[:200])
+    page_obj = Paginator(sharing_selectors.with_waiting(qs.order_by("-created_at", "-id")), 50).get_page(
+        request.GET.get("page")
+    )
+    rows = list(page_obj.object_list)
     label_deadlines(rows, "due_at", provisional_attr="deadline_provisional")
     _request_tiers(rows)
-    return page(request, "portal/my_requests.html", {"rows": rows, "status": status, "statuses": RequestStatus.choices})
+    for r in rows:
+        r.deadline_name = _deadline_name(r)
+        r.waiting = _waiting_label(r, sharing_selectors.request_waiting_on(r))
+    return page(
+        request,
+        "portal/my_requests.html",
+        {
+            "rows": rows,
+            "status": status,
+            "statuses": RequestStatus.choices,
+            "page_obj": page_obj,
+            "query_string": _query_string(request),
+        },
+    )
+
+
+def _query_string(request) -> str:
+    """The list's filters as a query string, without its page (portal/_pager.html)."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
 
 
 def _timeline(req: SharingRequest):
-    """The request's timeline (sharing.selectors.request_timeline, as the API's events
-    action), each event labelled for a person."""
-    events = list(request_timeline(req).select_related("org"))
-    for e in events:
-        p = e.payload or {}
-        e.label = types.event_type_label(e.type)
-        if e.type == "request.submitted" and p.get("resubmission"):
-            e.label = _("Sharing request resubmitted")
-            # SPEC §3a (一次性告知): the completed request starts the answer clock again.
-            e.clock_note = _("Resubmitted with the missing material: the answer deadline is counted again from now.")
-        elif e.type == "request.submitted" and p.get("transferred"):
-            e.label = _("Sharing request received by transfer")
-        e.hop = (p.get("from_org_name"), p.get("to_org_name")) if e.type == "request.transferred" else None
-        if e.type == "grant.change_requested" and p.get("change_kind") in GrantChangeKind.values:
-            e.label = _("%(change)s of the grant asked: waiting for the data authority's consent") % {
-                "change": GrantChangeKind(p["change_kind"]).label
-            }
-        elif e.type in ("grant.revoked", "grant.narrowed") and p.get("change"):
-            e.label = _("%(event)s with the data authority's consent") % {"event": e.label}
-        e.note = p.get("comment") or p.get("decision_basis") or p.get("reason") or ""
-        if getattr(e, "clock_note", ""):
-            e.note = e.clock_note
-        if e.type == "request.returned" and isinstance(p.get("missing"), list):
-            e.missing = p["missing"]
-        if e.type == "request.extended" and p.get("original_due_at"):
-            e.note = _("Extended by %(days)s working days; original deadline %(original)s. Reason: %(reason)s") % {
-                "days": p.get("working_days"),
-                "original": local_time(p["original_due_at"]),
-                "reason": p.get("comment") or "",
-            }
-    return events
+    """The request's timeline as the API's events action gives it (sharing.timeline: one
+    function labels each event, names the actor's institution, a grant by its entry)."""
+    return request_entries(req)
 
 
 def _deadline_facts(req: SharingRequest) -> list[dict]:
@@ -176,7 +225,7 @@ def _deadline_facts(req: SharingRequest) -> list[dict]:
     facts = []
     for deadline, label, due_at, rule in (
         ("reply", _("Answer deadline"), req.reply_due_at, req.reply_due_rule),
-        ("fulfil", _("Sharing deadline"), req.fulfil_due_at, req.fulfil_due_rule),
+        ("fulfil", _("Fulfilment deadline"), req.fulfil_due_at, req.fulfil_due_rule),
     ):
         if due_at is None:
             continue
@@ -211,6 +260,9 @@ def request_detail(request, pk: int):
         "portal/request_detail.html",
         {
             "req": req,
+            "deadline_name": _deadline_name(req),
+            "waiting": _waiting_label(req, sharing_selectors.request_waiting_on(req)),
+            "grants": sharing_policies.visible_grants(user).filter(request=req).order_by("-id"),
             "tier_label": tier_label(req.resource.sharing_type),
             "timeline": _timeline(req),
             "deadline_facts": _deadline_facts(req),
@@ -283,6 +335,8 @@ def request_edit(request, pk: int):
             "req": req,
             "tier_label": tier_label(resource.sharing_type),
             "warning": _scope_warning(user, resource, req.kind),
+            "held": _holdings(user, req.requester_org_id, resource.pk, exclude_request_id=req.pk),
+            "answer_due": _answer_due(user, resource, req.kind) if req.status != RequestStatus.SUBMITTED else None,
         },
     )
 
@@ -328,21 +382,74 @@ def request_action(request, pk: int, action: str):
 # --- approver's desk -----------------------------------------------------------------------
 
 
+DESK_TABS = ("todo", "done")
+DESK_PAGE = 50
+
+
+def _desk_filters(request, tab: str) -> dict:
+    """The desk's search and filters from the query string, each checked against its choices."""
+    statuses = (
+        [RequestStatus.SUBMITTED, RequestStatus.APPROVED]
+        if tab == "todo"
+        else list(sharing_selectors.DECIDED_REQUEST_STATUSES)
+    )
+    status = request.GET.get("status", "")
+    kind = request.GET.get("kind", "")
+    return {
+        "q": request.GET.get("q", "").strip(),
+        "status": status if status in statuses else "",
+        "kind": kind if kind in RequestKind.values else "",
+        "overdue": tab == "todo" and request.GET.get("overdue") == "1",
+        "statuses": [(s, RequestStatus(s).label) for s in statuses],
+    }
+
+
 @portal_view
 def desk(request):
+    """The approver's desk: 待办 (the open requests addressed to the institution, earliest
+    deadline first) and 已办 (those it answered), with search, filters and pages (issue 19).
+    A request asking for personal or sensitive items is never approved from the list: its
+    quick action opens the decision page."""
     user = request.user
     require(user, "request.approve")
     now = timezone.now()
-    rows = list(
-        sharing_policies.requests_to_decide(user)
-        .select_related("resource", "requester_org")
-        .annotate(due=due_expression())
-        .order_by("due", "id")[:300]
-    )
+    tab = request.GET.get("tab") if request.GET.get("tab") in DESK_TABS else "todo"
+    f = _desk_filters(request, tab)
+    if tab == "todo":
+        qs = sharing_policies.requests_to_decide(user).annotate(due=due_expression()).order_by("due", "id")
+    else:
+        qs = sharing_policies.requests_decided(user).order_by("-updated_at", "-id")
+    qs = sharing_selectors.requests_matching(qs.select_related("resource", "requester_org", "decided_by"), f["q"])
+    if f["status"]:
+        qs = qs.filter(status=f["status"])
+    if f["kind"]:
+        qs = qs.filter(kind=f["kind"])
+    if f["overdue"]:
+        qs = qs.filter(sharing_selectors.overdue_q(now))
+    page_obj = Paginator(qs, DESK_PAGE).get_page(request.GET.get("page"))
+    rows = list(page_obj.object_list)
     label_deadlines(rows, "due_at", provisional_attr="deadline_provisional", now=now)
     _request_tiers(rows)
-    overdue = sum(1 for r in rows if r.deadline and r.deadline.overdue)
-    return page(request, "portal/desk.html", {"rows": rows, "overdue": overdue})
+    sensitive = sharing_selectors.sensitive_item_codes(r.resource_id for r in rows)
+    for r in rows:
+        r.deadline_name = _deadline_name(r)
+        r.sensitive_items = [c for c in r.items if c in sensitive.get(r.resource_id, ())]
+    todo = sharing_policies.requests_to_decide(user)
+    return page(
+        request,
+        "portal/desk.html",
+        {
+            "rows": rows,
+            "tab": tab,
+            "filters": f,
+            "kinds": RequestKind.choices,
+            "page_obj": page_obj,
+            "query_string": _query_string(request),
+            "open_count": todo.count(),
+            "overdue": todo.filter(sharing_selectors.overdue_q(now)).count(),
+            "filtered": bool(f["q"] or f["status"] or f["kind"] or f["overdue"]),
+        },
+    )
 
 
 def _decidable(request, pk):
@@ -353,107 +460,151 @@ def _decidable(request, pk):
     return req
 
 
+def _scope_labels(resource: Resource) -> dict:
+    """The entry's sharing scope in words: institution kinds and regions (empty: every one)."""
+    kinds = [str(OrgKind(k).label) if k in OrgKind.values else k for k in resource.scope_org_kinds or []]
+    codes = resource.scope_regions or []
+    names = dict(Region.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+    return {"kinds": kinds, "regions": [names.get(c, c) for c in codes]}
+
+
+def _decision_actions(user, req, consent_pending) -> list[str]:
+    """The decisions the approver may choose on this request now."""
+    if req.status != RequestStatus.SUBMITTED:
+        return []
+    if req.kind == RequestKind.VERIFICATION:
+        actions = ["answer"] if policies.can(user, "request.answer", req) else []
+    else:
+        actions = ["approve"]
+        if policies.can(user, "request.reject", req):
+            actions.append("reject")
+        if policies.can(user, "request.return", req) and not consent_pending:
+            actions.append("return_consent" if req.returns_count else "return")
+    if sharing_services.request_allows(req, "transfer") and policies.can(user, "request.transfer", req):
+        actions.append("transfer")
+    return actions
+
+
+def _decide_post(request, user, req, form) -> HttpResponse | None:
+    """Carry out the decision chosen in the one decision form, through its service; None when
+    the form (or the service) found a problem, which the form now shows."""
+    if not form.is_valid():
+        return None
+    d = form.cleaned_data
+    action = d["action"]
+    if action == "approve":
+        sharing_services.request_approve(
+            actor=user,
+            request=req,
+            approved_items=d["approved_items"],
+            approved_until=d["approved_until"],
+            conditions=d["conditions"],
+            comment=d["comment"],
+        )
+        return _decided(request, req, _("The request was approved."))
+    if action == "reject":
+        require(user, "request.reject", req)
+        sharing_services.request_reject(
+            actor=user, request=req, decision_basis=d["decision_basis"], comment=d["comment"]
+        )
+        return _decided(request, req, _("The request was rejected."))
+    if action in ("return", "return_consent"):
+        # Order 809 (一次性告知): once, listing everything missing; a second return is asked
+        # of the data authority, the request staying submitted meanwhile.
+        require(user, "request.return", req)
+        if req.returns_count:
+            sharing_services.request_return_consent_ask(
+                actor=user, request=req, missing=d["missing"], comment=d["comment"]
+            )
+            return _decided(request, req, _("The data authority was asked to consent to a second return."))
+        sharing_services.request_return(actor=user, request=req, missing=d["missing"], comment=d["comment"])
+        return _decided(request, req, _("The request was returned to the requester."))
+    if action == "answer":
+        require(user, "request.answer", req)
+        sharing_services.request_answer(actor=user, request=req, result=d["result"], comment=d["comment"])
+        return _decided(request, req, _("The verification request was answered."))
+    require(user, "request.transfer", req)
+    to_org = d["to_org"]
+    sharing_services.request_transfer(actor=user, request=req, to_org=to_org, reason=d["reason"])
+    return _decided(request, req, _("The request was transferred to %(org)s.") % {"org": to_org.name})
+
+
 @portal_view
 def decide(request, pk: int):
+    """One decision on a request (issue 19, Art. 24): the items with their sensitivity, the
+    entry's conditions and scope, what the requester already holds (duplicates flagged), and
+    one form to approve, reject, return or transfer. Personal or sensitive items start unticked."""
     user = request.user
     req = _decidable(request, pk)
     names = _item_names(req)
-    approve_form = forms.ApproveForm(
-        request_obj=req, item_names=names, initial={"approved_items": req.items, "approved_until": req.requested_until}
-    )
-    reject_form, return_form, answer_form = forms.RejectForm(), forms.MissingReturnForm(), forms.AnswerForm()
-    transfer_form = forms.TransferForm(user=user)
+    sensitive = set(sharing_selectors.request_sensitive_items(req))
+    consent_pending = req.return_consents.filter(status=ReturnConsentStatus.PENDING).first()
+    actions = _decision_actions(user, req, consent_pending)
+    form_kwargs = {"request_obj": req, "item_names": names, "actions": actions, "user": user}
+    initial = {
+        "approved_items": [c for c in req.items if c not in sensitive],
+        "approved_until": req.requested_until,
+    }
+    form = forms.DecisionForm(initial=initial, **form_kwargs)
     extend_form = forms.ExtendForm(prefix="extend")
     if request.method == "POST":
         action = request.POST.get("action")
-        try:
-            if action == "extend":
-                require(user, "request.extend", req)
-                extend_form = forms.ExtendForm(request.POST, prefix="extend")
-                if extend_form.is_valid():
+        if action == "extend":
+            require(user, "request.extend", req)
+            extend_form = forms.ExtendForm(request.POST, prefix="extend")
+            if extend_form.is_valid():
+                try:
                     req = sharing_services.request_extend(
                         actor=user,
                         request=req,
                         reason=extend_form.cleaned_data["reason"],
                         working_days=extend_form.cleaned_data["working_days"],
                     )
+                except DomainError as exc:
+                    attach_errors(exc, extend_form)
+                else:
                     messages.success(request, _("The deadline was extended."))
                     return redirect("portal:decide", pk=req.pk)
-            elif action == "approve":
-                approve_form = forms.ApproveForm(request.POST, request_obj=req, item_names=names)
-                if approve_form.is_valid():
-                    d = approve_form.cleaned_data
-                    sharing_services.request_approve(
-                        actor=user,
-                        request=req,
-                        approved_items=d["approved_items"],
-                        approved_until=d["approved_until"],
-                        conditions=d["conditions"],
-                        comment=d["comment"],
-                    )
-                    return _decided(request, req, _("The request was approved."))
-            elif action == "reject":
-                require(user, "request.reject", req)
-                reject_form = forms.RejectForm(request.POST)
-                if reject_form.is_valid():
-                    sharing_services.request_reject(actor=user, request=req, **reject_form.cleaned_data)
-                    return _decided(request, req, _("The request was rejected."))
-            elif action == "return":
-                # Order 809 (一次性告知): once, listing everything missing; a second return is asked
-                # of the data authority, the request staying submitted meanwhile.
-                require(user, "request.return", req)
-                return_form = forms.MissingReturnForm(request.POST)
-                if return_form.is_valid():
-                    d = return_form.cleaned_data
-                    if req.returns_count:
-                        sharing_services.request_return_consent_ask(
-                            actor=user, request=req, missing=d["missing"], comment=d["comment"]
-                        )
-                        return _decided(request, req, _("The data authority was asked to consent to a second return."))
-                    sharing_services.request_return(actor=user, request=req, missing=d["missing"], comment=d["comment"])
-                    return _decided(request, req, _("The request was returned to the requester."))
-            elif action == "answer":
-                require(user, "request.answer", req)
-                answer_form = forms.AnswerForm(request.POST)
-                if answer_form.is_valid():
-                    sharing_services.request_answer(actor=user, request=req, **answer_form.cleaned_data)
-                    return _decided(request, req, _("The verification request was answered."))
-            elif action == "transfer":
-                require(user, "request.transfer", req)
-                transfer_form = forms.TransferForm(request.POST, user=user)
-                if transfer_form.is_valid():
-                    to_org = transfer_form.cleaned_data["to_org"]
-                    sharing_services.request_transfer(
-                        actor=user, request=req, to_org=to_org, reason=transfer_form.cleaned_data["reason"]
-                    )
-                    return _decided(request, req, _("The request was transferred to %(org)s.") % {"org": to_org.name})
+        elif action in forms.DecisionForm.ACTION_LABELS or action is None:
+            form = forms.DecisionForm(request.POST, **form_kwargs)
+            try:
+                done = _decide_post(request, user, req, form)
+            except DomainError as exc:
+                attach_errors(exc, form)
             else:
-                raise Http404
-        except DomainError as exc:
-            target = {
-                "approve": approve_form,
-                "reject": reject_form,
-                "return": return_form,
-                "answer": answer_form,
-                "transfer": transfer_form,
-                "extend": extend_form,
-            }[action]
-            attach_errors(exc, target)
+                if done is not None:
+                    return done
+        else:
+            raise Http404
     label_deadlines([req], "due_at", provisional_attr="deadline_provisional")
+    held = _holdings(user, req.requester_org_id, req.resource_id, exclude_request_id=req.pk)
+    chosen = form["approved_items"].value() or []
     return page(
         request,
         "portal/decide.html",
         {
             "req": req,
+            "deadline_name": _deadline_name(req),
+            "waiting": _waiting_label(req, sharing_selectors.request_waiting_on(req)),
             "tier_label": tier_label(req.resource.sharing_type),
-            "approve_form": approve_form,
-            "reject_form": reject_form,
-            "return_form": return_form,
-            "return_consent_pending": req.return_consents.filter(status=ReturnConsentStatus.PENDING).first(),
-            "answer_form": answer_form,
-            "transfer_form": transfer_form,
-            "can_transfer": sharing_services.request_allows(req, "transfer")
-            and policies.can(user, "request.transfer", req),
+            "decision_form": form,
+            # the names the decision's fields had when they were four forms (kept for callers)
+            "approve_form": form,
+            "reject_form": form,
+            "return_form": form,
+            "transfer_form": form,
+            "answer_form": form,
+            "actions": actions,
+            "item_rows": [
+                {"code": c, "name": names.get(c, c), "sensitive": c in sensitive, "checked": c in chosen}
+                for c in req.items
+            ],
+            "sensitive_count": len(sensitive),
+            "scope": _scope_labels(req.resource),
+            "held": held,
+            "duplicate": bool(held["grants"] or held["requests"]),
+            "return_consent_pending": consent_pending,
+            "can_transfer": "transfer" in actions,
             "extend_form": extend_form,
             "can_extend": sharing_services.request_can_extend(req) and policies.can(user, "request.extend", req),
             "deadline_facts": _deadline_facts(req),
@@ -472,8 +623,17 @@ def _decided(request, req, message):
 @require_POST
 @portal_view
 def quick_approve(request, pk: int):
-    """Approve as requested (all items, requested end date): the desk's quick action."""
+    """Approve as requested (all items, requested end date): the desk's quick action, for
+    requests that ask for no personal or sensitive item. One that does is never approved
+    silently (Art. 24, least privilege): the approver is sent to its decision page."""
     req = _decidable(request, pk)
+    if sharing_selectors.request_sensitive_items(req):
+        messages.warning(
+            request,
+            _("Request #%(id)s asks for personal or sensitive items: choose the items to approve here.")
+            % {"id": req.pk},
+        )
+        return redirect("portal:decide", pk=req.pk)
     try:
         sharing_services.request_approve(actor=request.user, request=req)
     except DomainError as exc:
@@ -517,6 +677,7 @@ def fulfil(request, pk: int):
     label_deadlines([req], "due_at", provisional_attr="deadline_provisional")
     context = {
         "req": req,
+        "deadline_name": _deadline_name(req),
         "form": form,
         "extend_form": extend_form,
         "can_extend": sharing_services.request_can_extend(req) and policies.can(request.user, "request.extend", req),
@@ -552,6 +713,9 @@ def grants(request):
         names = {i.code: i.name for i in g.resource.items.all()}
         g.item_names = [(c, names.get(c, c)) for c in g.items]
         g.can_revoke = g.status == GrantStatus.ACTIVE and policies.can(user, "grant.revoke", g)
+        # the grantee's own actions (issue 19): usage feedback (Art. 46) and an extension
+        g.can_report = g.status == GrantStatus.ACTIVE and side == "received" and policies.can(user, "grant.usage", g)
+        g.can_extend = g.status == GrantStatus.ACTIVE and side == "received" and policies.can(user, "grant.extend", g)
     return page(
         request,
         "portal/grants.html",
@@ -651,7 +815,28 @@ def grant_detail(request, pk: int):
     }
     dispute_form = forms.RevocationDisputeForm(prefix="dispute")
     narrow_form = forms.GrantNarrowForm(prefix="narrow", items=items)
-    if request.method == "POST" and request.POST.get("action") == "dispute":
+    usage_form = forms.GrantUsageForm(prefix="usage")
+    if request.method == "POST" and request.POST.get("action") == "usage":
+        # Art. 46: the institution that uses the data reports how it used it
+        require(user, "grant.usage", grant)
+        usage_form = forms.GrantUsageForm(request.POST, prefix="usage")
+        if usage_form.is_valid():
+            d = usage_form.cleaned_data
+            try:
+                sharing_services.grant_usage_report(
+                    actor=user,
+                    grant=grant,
+                    period_start=d["period_start"],
+                    period_end=d["period_end"],
+                    call_count=d["call_count"] or 0,
+                    feedback=d["feedback"],
+                )
+            except DomainError as exc:
+                attach_errors(exc, usage_form)
+            else:
+                messages.success(request, _("Thank you: the usage feedback was recorded."))
+                return redirect("portal:grant_detail", pk=grant.pk)
+    elif request.method == "POST" and request.POST.get("action") == "dispute":
         # Art. 51: the grantee disputes a revocation, pending or consented to (Order 809)
         require(user, "dispute.open", grant)
         dispute_form = forms.RevocationDisputeForm(request.POST, prefix="dispute")
@@ -726,6 +911,9 @@ def grant_detail(request, pk: int):
             "can_revoke": running and policies.can(user, "grant.revoke", grant),
             "can_suspend": running and policies.can(user, "grant.suspend", grant),
             "can_extend": running and policies.can(user, "grant.extend", grant),
+            "can_report": running and policies.can(user, "grant.usage", grant),
+            "usage_form": usage_form,
+            "usage_reports": grant.usage_reports.select_related("reported_by")[:20],
             "can_narrow": running and len(grant.items) > 1 and policies.can(user, "grant.narrow", grant),
             "can_dispute": revocation
             and policies.can(user, "dispute.open", grant)
@@ -757,23 +945,21 @@ def grant_changes(request):
 
 
 def _portal_link(n) -> str:
-    if n.subject_type == "sharing.sharingrequest" and n.subject_id:
-        return f"/requests/{n.subject_id}/"
-    if n.subject_type == "catalog.resource" and n.subject_id:
-        return f"/catalog/{n.subject_id}/"
-    if n.subject_type == "sharing.grant" and n.subject_id:
-        return reverse("portal:grant_detail", args=[n.subject_id])
-    return ""
+    """The portal page of a notification's event (sharing.notify.links, as its e-mail's link)."""
+    return notify_links.notification_path(n)
 
 
 @portal_view
 def inbox(request):
-    qs = sharing_policies.visible_notifications(request.user).order_by("-created_at", "-id")
+    qs = sharing_policies.visible_notifications(request.user).select_related("event").order_by("-created_at", "-id")
     if request.GET.get("unread"):
         qs = qs.filter(read_at__isnull=True)
     page_obj = Paginator(qs, 30).get_page(request.GET.get("page"))
     for n in page_obj.object_list:
         n.portal_link = _portal_link(n)
+        # Told in the reader's language from the event (a row stored before a label existed
+        # reads in words too); the stored text is what the API's inbox returns.
+        n.title, n.body = notify_render.title_for(n.event)[:200], notify_render.body_for(n.event)
     return page(request, "portal/inbox.html", {"page_obj": page_obj, "only_unread": bool(request.GET.get("unread"))})
 
 
@@ -798,26 +984,104 @@ def notification_read_all(request):
 # --- data authority ---------------------------------------------------------------------------
 
 
-@portal_view
-def authority_filings(request):
-    org = authority_org(request.user)
-    resource_filings = (
-        policies.visible_resource_filings(request.user)
-        .filter(authority_id=org.pk)
-        .select_related("resource", "org")
-        .order_by("-filed_at")[:100]
-    )
-    request_filings = (
-        sharing_policies.visible_filings(request.user)
+FILING_TABS = ("requests", "entries")
+FILING_READ_STATES = ("unread", "read")
+FILINGS_PAGE = 50
+
+
+def _authority_filing_lists(user, org):
+    """The two kinds of filing made with the authority, each with whether it was read (已阅)."""
+    from django.db.models import Exists, OuterRef
+
+    from ..models import FilingRead
+
+    requests_qs = (
+        sharing_policies.visible_filings(user)
         .filter(authority_id=org.pk)
         .select_related("request__resource", "request__requester_org", "request__source_org")
-        .order_by("-created_at")[:100]
+        .annotate(is_read=Exists(FilingRead.objects.filter(request_filing=OuterRef("pk"))))
+        .order_by("-created_at", "-id")
     )
+    entries_qs = (
+        policies.visible_resource_filings(user)
+        .filter(authority_id=org.pk)
+        .select_related("resource", "org")
+        .annotate(is_read=Exists(FilingRead.objects.filter(resource_filing=OuterRef("pk"))))
+        .order_by("-filed_at", "-id")
+    )
+    return requests_qs, entries_qs
+
+
+@portal_view
+def authority_filings(request):
+    """The filings made with the data authority (Art. 25 requests across regions or levels,
+    Art. 13 no-sharing entries), one kind per tab, with search, an unread filter, pages and
+    已阅 (issue 19: no silent cap at 100 rows)."""
+    org = authority_org(request.user)
+    q = request.GET.get("q", "").strip()
+    read = request.GET.get("read", "")
+    read = read if read in FILING_READ_STATES else ""
+    requests_qs, entries_qs = _authority_filing_lists(request.user, org)
+    counts = {
+        "requests": requests_qs.filter(is_read=False).count(),
+        "entries": entries_qs.filter(is_read=False).count(),
+    }
+    tab = request.GET.get("tab")
+    if tab not in FILING_TABS:  # the kind with filings not read yet opens first
+        tab = "entries" if counts["entries"] and not counts["requests"] else "requests"
+    if tab == "requests":
+        qs = requests_qs
+        if q:
+            number = q.lstrip("#")
+            cond = (
+                Q(request__resource__name__icontains=q)
+                | Q(request__resource__code__icontains=q)
+                | Q(request__requester_org__name__icontains=q)
+                | Q(request__source_org__name__icontains=q)
+            )
+            if number.isdigit():
+                cond |= Q(request_id=int(number))
+            qs = qs.filter(cond)
+    else:
+        qs = entries_qs
+        if q:
+            qs = qs.filter(Q(resource__name__icontains=q) | Q(resource__code__icontains=q) | Q(org__name__icontains=q))
+    if read:
+        qs = qs.filter(is_read=read == "read")
+    page_obj = Paginator(qs, FILINGS_PAGE).get_page(request.GET.get("page"))
     return page(
         request,
         "portal/authority_filings.html",
-        {"resource_filings": resource_filings, "request_filings": request_filings},
+        {
+            "tab": tab,
+            "q": q,
+            "read": read,
+            "unread_counts": counts,
+            "page_obj": page_obj,
+            "rows": list(page_obj.object_list),
+            "query_string": _query_string(request),
+            "can_mark_read": policies.can(request.user, "filing.read"),
+        },
     )
+
+
+@require_POST
+@portal_view
+def filing_read(request, kind: str, pk: int):
+    """已阅: an officer of the authority marks a filing made with it read."""
+    user = request.user
+    org = authority_org(user)
+    requests_qs, entries_qs = _authority_filing_lists(user, org)
+    if kind not in FILING_TABS:
+        raise Http404
+    filing = get_object_or_404(requests_qs if kind == "requests" else entries_qs, pk=pk)
+    require(user, "filing.read", filing)
+    sharing_services.filing_mark_read(actor=user, filing=filing)
+    messages.success(request, _("Marked as read."))
+    back = request.POST.get("next", "")
+    if back.startswith("/authority/filings/"):
+        return redirect(back)
+    return redirect(f"{reverse('portal:authority_filings')}?tab={kind}")
 
 
 @portal_view
@@ -834,13 +1098,8 @@ def authority_disputes(request):
 
 
 def _labelled(events):
-    """Events labelled for a person (a dispute's own timeline)."""
-    events = list(events)
-    for e in events:
-        p = e.payload or {}
-        e.label, e.hop = types.event_type_label(e.type), None
-        e.note = p.get("comment") or p.get("reason") or ""
-    return events
+    """Events labelled for a person (a dispute's own timeline; sharing.timeline.entries)."""
+    return timeline_entries(events)
 
 
 @portal_view
@@ -918,7 +1177,7 @@ def authority_dispute(request, pk: int):
         {
             "dispute": dispute,
             "steps": dispute.steps.select_related("actor", "org"),
-            "timeline": _labelled(dispute_timeline(dispute).select_related("org")),
+            "timeline": _labelled(dispute_timeline(dispute)),
             "next_stage": sharing_services.dispute_next_stage(dispute),
             "can_step": is_open and policies.can(user, "dispute.step", dispute),
             "can_advance": is_open
@@ -958,37 +1217,79 @@ def source_conflict_dispute(request, pk: int):
     return page(request, "portal/source_conflict_dispute.html", {"c": conflict, "form": form})
 
 
-def _dashboard_data(user):
+def _dashboard_data(user, start=None, end=None):
+    """The dashboard's figures over the requests submitted from `start` to `end` (stale
+    entries: now)."""
     org = authority_org(user)
     regions = region_subtree_ids(org.region_id)
-    months = dash.requests_per_month(regions)
-    on_time = dash.on_time_by_institution(regions)
-    overdue = dash.overdue_by_institution(regions)
-    avg = dash.average_answer_days(regions)
+    months = dash.requests_per_month(regions, start=start, end=end)
+    on_time = dash.on_time_by_institution(regions, start=start, end=end)
+    overdue = dash.overdue_by_institution(regions, start=start, end=end)
+    avg = dash.average_answer_days(regions, start=start, end=end)
     stale = list(dash.stale_entries(regions)[:50])
     return org, months, on_time, overdue, avg, stale
 
 
+def _dashboard_period(request) -> tuple[DateRangeForm, dt.date, dt.date]:
+    """The period of the dashboard, its lists and its export (`from`, `to`; by default the
+    last 12 months)."""
+    form = DateRangeForm(request.GET, today=timezone.localdate())
+    start, end = form.period()
+    return form, start, end
+
+
+def _figure_list(start: dt.date, end: dt.date, **filters) -> str:
+    """The URL of the list of requests behind a figure of the dashboard."""
+    params = {"from": start.isoformat(), "to": end.isoformat()}
+    params.update({k: v for k, v in filters.items() if v not in (None, "")})
+    return reverse("portal:dashboard_requests") + "?" + urlencode(params)
+
+
+def _month_axis(month: dt.date, first: bool) -> str:
+    """A month under its column: 3月, with the year under January and under the first column."""
+    label = charts.month_label(month)
+    return f"{label}\n{month.year}" if first or month.month == 1 else label
+
+
 @portal_view
 def dashboard(request):
-    org, months, on_time, overdue, avg, stale = _dashboard_data(request.user)
+    form, start, end = _dashboard_period(request)
+    org, months, on_time, overdue, avg, stale = _dashboard_data(request.user, start, end)
     tiers = list(SharingType.values)
     series = [tier_label(t) for t in tiers]
     for m in months:
         m["counts"] = [m["tiers"].get(t, 0) for t in tiers]  # the table's cells, in the order of `series`
+        m["urls"] = [_figure_list(start, end, month=m["month"].strftime("%Y-%m"), tier=t) for t in tiers]
+        m["url"] = _figure_list(start, end, month=m["month"].strftime("%Y-%m"))
+        m["cells"] = list(zip(m["counts"], m["urls"], strict=True))
     month_chart = charts.stacked_columns(
         _("Requests per month by tier"),
-        [(m["month"].strftime("%Y-%m")[2:], [m["tiers"].get(t, 0) for t in tiers]) for m in months],
+        [(_month_axis(m["month"], n == 0), m["counts"], m["urls"]) for n, m in enumerate(months)],
         series,
+        x_title=_("Month of submission"),
+        y_title=_("Number of requests"),
     )
+    for r in on_time:
+        r["url"] = _figure_list(start, end, org=r["org_id"], answer="answered")
+        r["late_url"] = _figure_list(start, end, org=r["org_id"], answer="late")
+        r["returns_url"] = _figure_list(start, end, org=r["org_id"], answer="returned")
     on_time_chart = charts.horizontal_bars(
         _("On-time answer rate per institution"),
-        [(r["org"], r["rate"]) for r in on_time if r["rate"] is not None],
+        [(r["org"], r["rate"], r["url"]) for r in on_time if r["rate"] is not None],
         unit="%",
         maximum=100,
+        x_title=_("Answers given by the deadline (%)"),
     )
-    overdue_chart = charts.horizontal_bars(_("Overdue requests by institution"), [(r["org"], r["n"]) for r in overdue])
-    avg_chart = charts.horizontal_bars(_("Average answer time (working days)"), [(r["org"], r["days"]) for r in avg])
+    overdue_chart = charts.horizontal_bars(
+        _("Overdue requests by institution"),
+        [(r["org"], r["n"], _figure_list(start, end, org=r["org_id"], answer="overdue")) for r in overdue],
+        x_title=_("Requests overdue now"),
+    )
+    avg_chart = charts.horizontal_bars(
+        _("Average answer time (working days)"),
+        [(r["org"], r["days"], _figure_list(start, end, org=r["org_id"], answer="answered")) for r in avg],
+        x_title=_("Working days from the request to the answer"),
+    )
     totals = {
         "requests": sum(sum(m["tiers"].values()) for m in months),
         "overdue": sum(r["n"] for r in overdue),
@@ -998,15 +1299,29 @@ def dashboard(request):
         "returns": sum(r["returns"] for r in on_time),  # Order 809: counted apart from answers
     }
     totals["rate"] = round(100 * totals["on_time"] / totals["answered"], 1) if totals["answered"] else None
+    links = {
+        "requests": _figure_list(start, end),
+        "on_time": _figure_list(start, end, answer="answered"),
+        "returns": _figure_list(start, end, answer="returned"),
+        "overdue": _figure_list(start, end, answer="overdue"),
+        "stale": "#stale-entries",
+    }
     return page(
         request,
         "portal/dashboard.html",
         {
             "org": org,
-            # Data-quality objections answered by the region's institutions (SPEC §3b)
+            "range_form": form,
+            "start": start,
+            "end": end,
+            "export_url": reverse("portal:dashboard_export") + "?" + urlencode({"from": start, "to": end}),
+            "links": links,
+            # Data-quality objections answered by the region's institutions (SPEC §3b), filed in the period
             "objection_stats": objection_statistics(
                 sharing_policies.visible_objections(request.user).filter(
-                    source_org__region_id__in=region_subtree_ids(org.region_id)
+                    source_org__region_id__in=region_subtree_ids(org.region_id),
+                    submitted_at__gte=dt.datetime.combine(start, dt.time.min, tzinfo=wcal.SHANGHAI),
+                    submitted_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=wcal.SHANGHAI),
                 )
             ),
             "month_chart": month_chart,
@@ -1025,16 +1340,95 @@ def dashboard(request):
     )
 
 
+# The lists behind the dashboard's figures (dashboard_requests `answer`): which requests a figure counts.
+FIGURE_FILTERS = {
+    "answered": Q(answered_late__isnull=False),
+    "on_time": Q(answered_late=False),
+    "late": Q(answered_late=True),
+    "returned": Q(returns_count__gt=0),
+}
+
+
+@portal_view
+def dashboard_requests(request):
+    """The requests behind a figure of the dashboard: the region's requests submitted in the
+    period, narrowed to a month, a tier, a source institution, and to those answered, answered
+    late, returned for missing material or overdue now, as the figure counts them."""
+    org = authority_org(request.user)
+    regions = region_subtree_ids(org.region_id)
+    form, start, end = _dashboard_period(request)
+    month = request.GET.get("month", "")
+    try:
+        first = dt.date.fromisoformat(f"{month}-01") if month else None
+    except ValueError:
+        first = None
+    if first is not None:
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        start, end = max(start, first), min(end, last)
+    qs = dash.region_requests(regions, start=start, end=end)
+    answer = request.GET.get("answer", "")
+    if answer in FIGURE_FILTERS or answer == "overdue" or request.GET.get("org"):
+        qs = qs.filter(source_org__region_id__in=regions)  # the figures per institution count the sources
+    if answer in FIGURE_FILTERS:
+        qs = qs.filter(FIGURE_FILTERS[answer])
+    elif answer == "overdue":
+        qs = qs.filter(sharing_selectors.overdue_q(timezone.now()))
+    tier = request.GET.get("tier", "")
+    if tier in SharingType.values:
+        qs = qs.filter(resource__sharing_type=tier)
+    source = None
+    if request.GET.get("org", "").isdigit():
+        qs = qs.filter(source_org_id=int(request.GET["org"]))
+        source = Organization.objects.filter(pk=int(request.GET["org"])).first()
+    qs = qs.select_related("resource", "requester_org", "source_org").order_by("-submitted_at", "-id")
+    page_obj = Paginator(qs, 50).get_page(request.GET.get("page"))
+    visible = set(
+        sharing_policies.visible_requests(request.user)
+        .filter(pk__in=[r.pk for r in page_obj.object_list])
+        .values_list("pk", flat=True)
+    )
+    for r in page_obj.object_list:
+        r.tier_label = tier_label(r.resource.sharing_type)
+        r.can_open = r.pk in visible
+    answers = {
+        "answered": _("answered"),
+        "on_time": _("answered on time"),
+        "late": _("answered late"),
+        "returned": _("returned for missing material"),
+        "overdue": _("overdue now"),
+    }
+    params = request.GET.copy()
+    params.pop("page", None)
+    return page(
+        request,
+        "portal/dashboard_requests.html",
+        {
+            "org": org,
+            "start": start,
+            "end": end,
+            "month": first,
+            "tier": tier_label(tier) if tier in SharingType.values else "",
+            "answer": answers.get(answer, ""),
+            "source": source,
+            "page_obj": page_obj,
+            "query_string": params.urlencode(),
+            "back": reverse("portal:dashboard") + "?" + urlencode({"from": form.period()[0], "to": form.period()[1]}),
+        },
+    )
+
+
 @portal_view
 def dashboard_export(request):
     from openpyxl import Workbook
 
     from catalog.core.spreadsheets import xlsx_row
 
-    org, months, on_time, overdue, avg, stale = _dashboard_data(request.user)
+    _form, start, end = _dashboard_period(request)
+    org, months, on_time, overdue, avg, stale = _dashboard_data(request.user, start, end)
     wb = Workbook()
     ws = wb.active
     ws.title = "requests_per_month"
+    ws.append([_("Period"), f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}"])
     ws.append([_("Month"), *[tier_label(t) for t in SharingType.values]])
     for m in months:
         ws.append([m["month"].strftime("%Y-%m"), *[m["tiers"].get(t, 0) for t in SharingType.values]])
@@ -1078,6 +1472,6 @@ def dashboard_export(request):
         buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     response["Content-Disposition"] = (
-        f'attachment; filename="evaluation-{org.region.code}-{timezone.localdate():%Y%m%d}.xlsx"'
+        f'attachment; filename="evaluation-{org.region.code}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"'
     )
     return response

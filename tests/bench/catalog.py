@@ -240,12 +240,22 @@ def _lexemes(text: str) -> tuple[str, ...]:
     return tuple(lexemes(text))
 
 
-def _index(*parts: str) -> str:
+def _index(*parts: str, codes=()) -> str:
+    """What catalog.search.entry_index writes (the same lexemes), with each text's lexemes
+    computed once: the codes (the entry's and its items') are lexemes of the body."""
+    from catalog.search import code_lexemes
+
     seen: dict[str, None] = {}
     for part in parts:
         for word in _lexemes(part):
             seen.setdefault(word, None)
+    for word in code_lexemes(*codes):
+        seen.setdefault(word, None)
     return f" {' '.join(seen)} " if seen else ""
+
+
+def _item_code(pos: int, item_name: str) -> str:
+    return f"DE{pos:02d}{abs(hash(item_name)) % 10**8:08d}"
 
 
 def generate(*, seed: int = 20260101) -> None:
@@ -397,9 +407,11 @@ def generate(*, seed: int = 20260101) -> None:
                 period = {"realtime": 1, "daily": 2, "weekly": 8, "monthly": 32, "quarterly": 93, "yearly": 367}.get(
                     freq
                 )
+                code = f"{PREFIX[cls]}-{org[1]}-{seq[org[0]]:06d}"
+                item_codes = [_item_code(pos, item_name) for pos, item_name in enumerate(item_names)]
                 copy.write_row(
                     [
-                        f"{PREFIX[cls]}-{org[1]}-{seq[org[0]]:06d}",
+                        code,
                         name,
                         summary,
                         json.dumps(keywords, ensure_ascii=False),
@@ -434,7 +446,7 @@ def generate(*, seed: int = 20260101) -> None:
                         updated,
                         updated,
                         _index(name),
-                        _index(summary, " ".join(keywords), " ".join(item_names)),
+                        _index(summary, " ".join(keywords), " ".join(item_names), codes=[code, *item_codes]),
                     ]
                 )
         with pcur.copy(f"COPY catalog_resourceitem ({', '.join(item_columns)}) FROM STDIN") as copy:
@@ -445,7 +457,7 @@ def generate(*, seed: int = 20260101) -> None:
                         [
                             rid,
                             pos,
-                            f"DE{pos:02d}{abs(hash(item_name)) % 10**8:08d}",
+                            _item_code(pos, item_name),
                             item_name,
                             "string",
                             50,

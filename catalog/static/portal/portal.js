@@ -114,3 +114,39 @@
     }
   });
 })();
+
+// Issue 19: forms. An error summary takes the focus when the page opens, and its links focus
+// the field they name; fields required only for some choices (data-required-when="field:a,b")
+// show their marker and aria-required as the choice changes.
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) {
+    summary.focus();
+    summary.addEventListener("click", function (ev) {
+      var link = ev.target.closest("a[data-error-link]");
+      if (!link) { return; }
+      var target = document.getElementById(link.getAttribute("href").slice(1));
+      if (!target) { return; }
+      var control = target.matches("input, select, textarea") ? target : target.querySelector("input, select, textarea");
+      if (control) { ev.preventDefault(); control.focus(); control.scrollIntoView({ block: "center" }); }
+    });
+  }
+  document.querySelectorAll("[data-required-when]").forEach(function (box) {
+    var rule = box.getAttribute("data-required-when").split(":");
+    var form = box.closest("form");
+    var source = form && form.elements.namedItem(rule[0]);
+    if (!source) { return; }
+    var values = rule[1].split(",");
+    var update = function () {
+      var on = values.indexOf(source.value) !== -1;
+      var marker = box.querySelector("[data-required-marker]");
+      if (marker) { marker.hidden = !on; }
+      box.querySelectorAll("input, select, textarea").forEach(function (el) {
+        if (on) { el.setAttribute("aria-required", "true"); } else { el.removeAttribute("aria-required"); }
+      });
+    };
+    source.addEventListener("change", update);
+    update();
+  });
+});

@@ -136,3 +136,14 @@ def test_export_keeps_formula_text_as_text(api, requester, source_org, authority
     wb = load_workbook(io.BytesIO(api(authority_user).get(f"{URL}export/").content))
     cell = wb["demands"].cell(row=2, column=6)
     assert cell.value == '=HYPERLINK("http://x")' and cell.data_type == "s"
+
+
+@pytest.mark.django_db
+def test_an_institution_filter_that_is_not_an_id_is_a_400_on_every_list(api, authority_user):
+    """Found by the schema test: an id beyond 64 bits (or "²", a digit to str.isdigit) was a 500."""
+    client = api(authority_user)
+    for path in ("", "statistics/", "export/"):
+        for org in ("5475529029389604982053928960", "²", "-3", "abc"):
+            response = client.get(f"{URL}{path}?org={org}")
+            assert response.status_code == 400, (path, org, response.content[:200])
+            assert response.json()["errors"] == {"org": ["请以机构编号（整数）指定机构。"]}

@@ -108,10 +108,12 @@ def test_main_journey(live_world, new_page):
     login(page, "approver")
     page.goto("/desk/")
     page.click(f"tr[data-request='{req.pk}'] a[data-open]")
+    page.check("input[name=action][value=approve]")  # one decision form (issue 19)
     page.uncheck("input[name=approved_items][value=DE0001]")
+    page.check("input[name=approved_items][value=DE0002]")  # sensitive: unticked until ticked on purpose
     narrowed = until - dt.timedelta(days=100)
     page.fill("#id_approved_until", narrowed.isoformat())
-    page.click("[data-testid=approve]")
+    page.click("[data-testid=decide-submit]")
     page.wait_for_url("**/desk/")
     req.refresh_from_db()
     assert req.status == "approved" and req.approved_items == ["DE0002", "DE0003"] and req.approved_until == narrowed
@@ -148,9 +150,9 @@ def test_desk_keyboard_and_phone_width(live_world, new_page):
     """An approver with several requests works the queue from the keyboard; on a phone
     width the pages still work."""
     w = live_world
-    resource = w.published()
-    first = w.request(resource)
-    second = w.request(resource)
+    resource = w.published(items=[{"code": "DE0003", "name": "户籍地址"}])  # nothing sensitive (issue 19)
+    first = w.request(resource, items=["DE0003"])
+    second = w.request(resource, items=["DE0003"])
     page = new_page(390, 844)
     login(page, "approver")
     page.goto("/desk/")
@@ -178,9 +180,10 @@ def test_returned_request_edited_and_resubmitted_on_a_phone(live_world, new_page
         page.eval_on_selector(f"tr[data-request='{req.pk}'] td", "td => getComputedStyle(td).display") == "table-cell"
     )
     page.goto(f"/desk/{req.pk}/")
-    page.fill("#return-form textarea[name=missing]", "公民身份号码的法定依据")  # Order 809: all at once
-    page.fill("#return-form textarea[name=comment]", "请说明需要公民身份号码的法定依据，否则只申请姓名和户籍地址")
-    page.click("#return-form button[value=return]")
+    page.check("#decision-form input[name=action][value=return]")  # one decision form (issue 19)
+    page.fill("#decision-form textarea[name=missing]", "公民身份号码的法定依据")  # Order 809: all at once
+    page.fill("#decision-form textarea[name=comment]", "请说明需要公民身份号码的法定依据，否则只申请姓名和户籍地址")
+    page.click("[data-testid=decide-submit]")
     page.wait_for_url("**/desk/")
     req.refresh_from_db()
     assert req.status == "returned" and req.reply_due_at is None

@@ -209,7 +209,10 @@ def test_the_portal_returns_once_then_asks_the_authority(client, requester, appr
     services.request_submit(actor=requester, request=req)
     assert 'data-testid="clock-restarted"' in client.get(f"/requests/{req.pk}/").content.decode()
     client.force_login(approver)
-    response = client.post(f"/desk/{req.pk}/", {"action": "return", "missing": "公章", "comment": "再补"})
+    # A second return is the authority's to consent to: the one decision form offers it as such.
+    page = client.get(f"/desk/{req.pk}/").content.decode()
+    assert 'value="return_consent"' in page and 'value="return"' not in page
+    response = client.post(f"/desk/{req.pk}/", {"action": "return_consent", "missing": "公章", "comment": "再补"})
     assert response.status_code == 302
     req.refresh_from_db()
     consent = ReturnConsent.objects.get(request=req)
