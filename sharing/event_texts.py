@@ -45,6 +45,8 @@ EVENT_TYPES: dict[str, object] = {
     "grant.extension_requested": gettext_lazy("Grant extension asked"),
     "grant.extended": gettext_lazy("Grant extended"),
     "grant.extension_refused": gettext_lazy("Grant extension refused"),
+    "grant.change.due_soon": gettext_lazy("Decision on a grant change due tomorrow"),
+    "grant.change.overdue": gettext_lazy("Decision on a grant change overdue"),
     "filing.created": gettext_lazy("Filing received"),
     "dispute.opened": gettext_lazy("Dispute opened"),
     "dispute.resolved": gettext_lazy("Dispute decided"),

@@ -193,6 +193,23 @@ def _grant_change_asked(event):
     )
 
 
+def _grant_change_deadline(event):
+    """A grant change near or past its decision deadline: whoever decides (the authority's
+    officers; the source's approvers for an extension); escalated to the authority of the region
+    above (an extension: the source's CDO as well)."""
+    level = payload_value(event, "level") or "reminder"
+    decider = payload_value(event, "decider_org")
+    if payload_value(event, "change_kind") == "extend":
+        approvers = users_with_role(decider, Role.APPROVER)
+        return _ids(approvers, users_with_role(decider, Role.CDO)) if level == "cdo" else approvers
+    officers = users_with_role(decider, Role.AUTHORITY)
+    if level == "authority_above":
+        above = Organization.objects.filter(pk=decider).values_list("region__parent", flat=True).first()
+        upper = Organization.objects.filter(kind=OrgKind.AUTHORITY, region_id=above).values_list("id", flat=True)
+        return _ids(officers, users_with_role(upper.first(), Role.AUTHORITY))
+    return officers
+
+
 def _grant_source_approvers(event):
     return users_with_role(payload_value(event, "source_org"), Role.APPROVER)
 
@@ -285,6 +302,8 @@ RECIPIENTS: dict[str, Resolver] = {
     "grant.change_refused": _grant_end,
     "grant.lifted": _grant_end,
     "grant.extension_requested": _grant_source_approvers,
+    "grant.change.due_soon": _grant_change_deadline,
+    "grant.change.overdue": _grant_change_deadline,
     "grant.extended": _grant_end,
     "grant.extension_refused": _grant_end,
     "calendar.missing": _org_authority,

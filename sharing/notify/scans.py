@@ -315,7 +315,60 @@ def scan_request_deadlines(*, now: dt.datetime | None = None) -> dict[str, int]:
         "request_fulfil": fulfil.count,
         **scan_dispute_deadlines(now=now),
         **scan_demand_deadlines(now=now),
+        **scan_grant_change_deadlines(now=now),
     }
+
+
+def grant_change_payload(change) -> dict:
+    """A pending grant change's payload (sharing/notify/recipients.py): the grant, its entry and
+    the institution that decides (`decider_org`; `authority_org` too when that is the authority)."""
+    grant = change.grant
+    payload = {
+        "grant": grant.pk,
+        "request": grant.request_id,
+        "org": grant.org_id,
+        "resource": grant.resource_id,
+        "resource_name": grant.resource.name,
+        "source_org": grant.resource.source_org_id,
+        "change": change.pk,
+        "change_kind": change.kind,
+        "decider_org": change.decider_org_id,
+    }
+    if change.kind != "extend":
+        payload["authority_org"] = change.decider_org_id
+    return payload
+
+
+def scan_grant_change_deadlines(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Decision deadlines of pending grant changes (Order 809: a source's revocation or narrowing
+    waits for the same-level data authority's consent, a suspension for its review; a requester's
+    extension for the source), as for requests: a reminder one working day before to whoever
+    decides, then escalation on the working days after — the authority, then the authority of the
+    region above; for an extension the source's approvers, then its CDO."""
+    from sharing.models import GrantChange
+
+    pending = GrantChange.objects.filter(status="pending", due_at__isnull=False).select_related("grant__resource")
+    by_authority = scan_deadlines(
+        queryset=pending.exclude(kind="extend"),
+        due_field="due_at",
+        kind=DeadlineKind.REQUEST_REPLY,  # the figure _change_due counts with
+        event_prefix="grant.change",
+        payload=grant_change_payload,
+        org=lambda change: change.decider_org_id,
+        levels=("authority", "authority_above"),
+        now=now,
+    )
+    by_source = scan_deadlines(
+        queryset=pending.filter(kind="extend"),
+        due_field="due_at",
+        kind=DeadlineKind.REQUEST_REPLY,
+        event_prefix="grant.change",
+        payload=grant_change_payload,
+        org=lambda change: change.decider_org_id,
+        levels=("approver", "cdo"),
+        now=now,
+    )
+    return {"grant_change": by_authority.count + by_source.count}
 
 
 def scan_dispute_deadlines(*, now: dt.datetime | None = None) -> dict[str, int]:

@@ -272,3 +272,54 @@ def test_the_review_of_a_version_that_drops_granted_items_lists_the_grants(
 
 def test_other_items_unaffected(granted):
     assert item_codes(granted.resource)[:2] == granted.items
+
+
+def test_a_pending_change_is_reminded_and_escalated_in_working_days_across_national_day(
+    approver, requester, authority_user, granted
+):
+    """The decision on a revocation asked on 30 September 2025 is due 14 October (the holiday
+    and its weekend do not count): nothing during the holiday, a reminder to the authority's
+    officers the working day before, escalation the working days after; each notice once. An
+    extension reminds the source's approvers, then its CDO as well."""
+    from sharing.notify.recipients import recipients
+    from sharing.notify.scans import scan_grant_change_deadlines
+
+    asked_at = dt.datetime(2025, 9, 30, 16, 0, tzinfo=SHANGHAI)
+    change = services.grant_revoke(actor=approver, grant=granted, reason="不再提供", now=asked_at)
+
+    def notices():
+        rows = Event.objects.filter(type__startswith="grant.change.", subject_id=str(change.pk)).order_by("occurred_at")
+        return [(e.type, e.payload["level"]) for e in rows]
+
+    assert scan_grant_change_deadlines(now=dt.datetime(2025, 10, 3, 10, tzinfo=SHANGHAI)) == {"grant_change": 0}
+    scan_grant_change_deadlines(now=dt.datetime(2025, 10, 14, 10, tzinfo=SHANGHAI))
+    assert notices() == [("grant.change.due_soon", "reminder")]
+    reminder = Event.objects.get(type="grant.change.due_soon", subject_id=str(change.pk))
+    assert authority_user in recipients(reminder) and requester not in recipients(reminder)
+    assert reminder.payload["resource_name"] == granted.resource.name and reminder.payload["grant"] == granted.pk
+    scan_grant_change_deadlines(now=dt.datetime(2025, 10, 15, 10, tzinfo=SHANGHAI))
+    scan_grant_change_deadlines(now=dt.datetime(2025, 10, 15, 11, tzinfo=SHANGHAI))  # again: nothing new
+    assert notices() == [("grant.change.due_soon", "reminder"), ("grant.change.overdue", "authority")]
+    scan_grant_change_deadlines(now=dt.datetime(2025, 10, 16, 10, tzinfo=SHANGHAI))
+    assert notices()[-1] == ("grant.change.overdue", "authority_above")
+    # decided: no more notices
+    services.grant_change_refuse(actor=authority_user, change=change, comment="继续提供")
+    scan_grant_change_deadlines(now=dt.datetime(2025, 10, 20, 10, tzinfo=SHANGHAI))
+    assert len(notices()) == 3
+
+    cdo = make_user("source-cdo", granted.resource.source_org, [Role.CDO])
+    ext = services.grant_extend_request(
+        actor=requester,
+        grant=granted,
+        requested_until=granted.valid_until + dt.timedelta(days=90),
+        reason="业务延续",
+        now=asked_at,
+    )
+    scan_grant_change_deadlines(now=dt.datetime(2025, 10, 14, 10, tzinfo=SHANGHAI))
+    scan_grant_change_deadlines(now=dt.datetime(2025, 10, 16, 10, tzinfo=SHANGHAI))
+    told = {
+        e.payload["level"]: recipients(e)
+        for e in Event.objects.filter(type__startswith="grant.change.", subject_id=str(ext.pk))
+    }
+    assert approver in told["reminder"] and cdo not in told["reminder"]
+    assert approver in told["cdo"] and cdo in told["cdo"]
