@@ -169,6 +169,7 @@ class DemandStatus(models.TextChoices):
     PLANNED = "planned", _("Planned for the catalog")  # 计划编目
     SATISFIED = "satisfied", _("Satisfied")  # 已满足
     REFUSED = "refused", pgettext_lazy("demand status", "Refused")  # 不予满足
+    WITHDRAWN = "withdrawn", pgettext_lazy("demand status", "Withdrawn")  # 已撤回: no longer needed
 
 
 DEMAND_OPEN_STATUSES = (DemandStatus.ROUTING, DemandStatus.OPEN, DemandStatus.PLANNED)

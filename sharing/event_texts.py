@@ -89,6 +89,7 @@ EVENT_TYPES.update(
         "demand.registered": gettext_lazy("Data demand registered"),
         "demand.routed": gettext_lazy("Data demand routed"),
         "demand.answered": gettext_lazy("Data demand answered"),
+        "demand.withdrawn": gettext_lazy("Data demand withdrawn by the requester"),
         "demand.satisfied": gettext_lazy("Data demand satisfied: the planned entry is published"),
         "demand.due_soon": gettext_lazy("Data demand deadline tomorrow"),
         "demand.overdue": gettext_lazy("Data demand overdue"),

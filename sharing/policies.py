@@ -470,6 +470,13 @@ def _demand_requester_staff(user, demand=None) -> bool:
     return demand is None or demand.requester_org_id == user.org_id
 
 
+def _demand_withdrawer(user, demand=None) -> bool:
+    """The requesting institution's staff (and its CDO) withdraw a demand it no longer needs."""
+    if not (has_role(user, Role.STAFF) or has_role(user, Role.CDO)):
+        return False
+    return demand is None or demand.requester_org_id == user.org_id
+
+
 def _demand_router(user, demand=None) -> bool:
     """The officers of the data authority the demand was registered with route it."""
     if not is_authority_officer(user):
@@ -491,6 +498,7 @@ RULES.update(
         "demand.route": _demand_router,
         "demand.answer": _demand_answerer,
         "demand.link": _demand_answerer,
+        "demand.withdraw": _demand_withdrawer,
         "demand.statistics": _anyone,  # over visible_demands: one's own figures, an authority its region's
         "demand.export": _anyone,  # likewise
     }
@@ -603,6 +611,7 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
     "demand.route": (Role.AUTHORITY,),
     "demand.answer": (Role.APPROVER, Role.CDO),
     "demand.link": (Role.APPROVER, Role.CDO),
+    "demand.withdraw": (Role.STAFF, Role.CDO),
     "filing.read": (Role.AUTHORITY,),
     "request.urge": (Role.CDO,),
     "objection.urge": (Role.CDO,),

@@ -367,11 +367,15 @@ def demand_statistics(qs) -> dict[str, Any]:
     counts = {
         "received": Count("id"),
         "open": Count("id", filter=Q(status__in=DEMAND_OPEN_STATUSES) & ~Q(status=DemandStatus.PLANNED)),
-        "answered": Count("id", filter=Q(answered_at__isnull=False)),
-        "on_time": Count("id", filter=Q(answered_at__isnull=False, answered_late=False)),
+        # a planned demand the requester withdrew keeps its answer but counts in no rate
+        "answered": Count("id", filter=Q(answered_at__isnull=False) & ~Q(status=DemandStatus.WITHDRAWN)),
+        "on_time": Count(
+            "id", filter=Q(answered_at__isnull=False, answered_late=False) & ~Q(status=DemandStatus.WITHDRAWN)
+        ),
         "satisfied": Count("id", filter=Q(status=DemandStatus.SATISFIED)),
         "planned": Count("id", filter=Q(status=DemandStatus.PLANNED)),
         "refused": Count("id", filter=Q(status=DemandStatus.REFUSED)),
+        "withdrawn": Count("id", filter=Q(status=DemandStatus.WITHDRAWN)),
         "open_data": Count("id", filter=Q(open_data=True)),
     }
     keys = list(counts)

@@ -2717,11 +2717,13 @@ DEMAND_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "route": (DemandStatus.ROUTING,),
     "answer": (DemandStatus.OPEN,),
     "link": (DemandStatus.PLANNED,),
+    "withdraw": (DemandStatus.ROUTING, DemandStatus.OPEN, DemandStatus.PLANNED),
 }
 DEMAND_ACTION_LABELS = {
     "route": pgettext_lazy("demand action", "routed"),
     "answer": pgettext_lazy("demand action", "answered"),
     "link": pgettext_lazy("demand action", "linked to a planned entry"),
+    "withdraw": pgettext_lazy("demand action", "withdrawn"),
 }
 # Catalog entries a planned answer may link: the addressee's own entry being compiled.
 PLANNABLE_STATUSES = (ResourceStatus.DRAFT, ResourceStatus.SUBMITTED, ResourceStatus.RETURNED)
@@ -2864,6 +2866,24 @@ def demand_route(
     demand.save()
     _demand_record(
         demand, actor=actor, action="route", before=before, event_type="demand.routed", comment=comment.strip()
+    )
+    return demand
+
+
+def demand_withdraw(*, actor, demand: DataDemand, comment: str = "", now: dt.datetime | None = None) -> DataDemand:
+    """The requester no longer needs the data: the demand ends without an answer of its own
+    (a planned one keeps the answer it had, but no longer counts towards the addressee's
+    satisfaction rate), its deadlines stop, and whoever holds it (the addressee, or the data
+    authority while it routes) is told."""
+    now = now or timezone.now()
+    demand = _demand_lock(demand)
+    _demand_check(demand, "withdraw")
+    before = audit.snapshot(demand, DEMAND_FIELDS)
+    demand.status = DemandStatus.WITHDRAWN
+    demand.route_due_at = demand.answer_due_at = demand.plan_due_at = None
+    demand.save()
+    _demand_record(
+        demand, actor=actor, action="withdraw", before=before, event_type="demand.withdrawn", comment=comment.strip()
     )
     return demand
 

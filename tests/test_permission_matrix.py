@@ -208,6 +208,7 @@ MATRIX = {
     ("GET", "/api/v1/demands/{pk}/events/"): ("demand", everyone()),
     ("POST", "/api/v1/demands/{pk}/answer/"): ("demand", only({"own_approver", "own_cdo"})),
     ("POST", "/api/v1/demands/{pk}/link/"): ("demand", only({"own_approver", "own_cdo"})),
+    ("POST", "/api/v1/demands/{pk}/withdraw/"): ("demand", only({"other_staff"})),  # the requesting institution
     ("POST", "/api/v1/demands/{pk}/route/"): (
         "demand_routing",
         only({"other_authority"}, own_staff=404, own_approver=404, own_cdo=404),

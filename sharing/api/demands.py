@@ -134,6 +134,10 @@ class DemandLinkSerializer(serializers.Serializer):
     resource = serializers.IntegerField()
 
 
+class DemandWithdrawSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
 class DemandRateSerializer(serializers.Serializer):
     received = serializers.IntegerField()
     open = serializers.IntegerField()
@@ -142,6 +146,7 @@ class DemandRateSerializer(serializers.Serializer):
     satisfied = serializers.IntegerField()
     planned = serializers.IntegerField()
     refused = serializers.IntegerField()
+    withdrawn = serializers.IntegerField(help_text="withdrawn by the requester: in no rate")
     open_data = serializers.IntegerField()
     satisfaction_rate = serializers.FloatField(allow_null=True, help_text="satisfied ÷ answered, %")
     on_time_rate = serializers.FloatField(allow_null=True, help_text="answered on time ÷ answered, %")
@@ -199,6 +204,7 @@ class DemandViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMi
         "route": "demand.route",
         "answer": "demand.answer",
         "link": "demand.link",
+        "withdraw": "demand.withdraw",
         "events": "demand.view",
         "statistics": "demand.statistics",
         "export": "demand.export",
@@ -240,6 +246,19 @@ class DemandViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMi
 
     def _out(self, demand):
         return Response(DemandSerializer(self.get_queryset().get(pk=demand.pk)).data)
+
+    @extend_schema(
+        request=DemandWithdrawSerializer,
+        responses=DemandSerializer,
+        summary="Withdraw a demand",
+        description="The requesting institution no longer needs the data: a demand being routed, waiting for "
+        "its answer or planned for the catalog ends as `withdrawn`; whoever holds it is told.",
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        demand = self.get_object()
+        data = _input(DemandWithdrawSerializer, request)
+        return self._out(services.demand_withdraw(actor=request.user, demand=demand, comment=data["comment"]))
 
     @extend_schema(request=DemandRouteSerializer, responses=DemandSerializer, summary="Route an unaddressed demand")
     @action(detail=True, methods=["post"])

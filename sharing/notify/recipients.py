@@ -418,6 +418,8 @@ RECIPIENTS.update(
         "demand.registered": _demand_registered,
         "demand.routed": _demand_routed,
         "demand.answered": _demand_requester_side,
+        # withdrawn: whoever holds it (the addressee, or the routing authority), as when it was registered
+        "demand.withdrawn": _demand_registered,
         "demand.satisfied": _demand_requester_side,
         "demand.due_soon": _demand_deadline,
         "demand.overdue": _demand_deadline,

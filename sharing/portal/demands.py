@@ -80,6 +80,12 @@ class RouteForm(forms.Form):
     comment = forms.CharField(label=gettext_lazy("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class WithdrawForm(forms.Form):
+    comment = forms.CharField(
+        label=gettext_lazy("Why it is no longer needed"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
 class AnswerForm(forms.Form):
     answer = forms.ChoiceField(choices=DemandAnswer.choices, label=gettext_lazy("Answer"), widget=forms.RadioSelect)
     resource = forms.ModelChoiceField(
@@ -241,6 +247,8 @@ def demand_detail(request, pk: int):
         ctx["answer_form"] = AnswerForm(demand=demand, user=user)
     if demand.status == DemandStatus.PLANNED and policies.can(user, "demand.link", demand):
         ctx["link_form"] = LinkForm(demand=demand)
+    if sharing_services.demand_allows(demand, "withdraw") and policies.can(user, "demand.withdraw", demand):
+        ctx["withdraw_form"] = WithdrawForm()
     return page(request, "portal/demand_detail.html", ctx)
 
 
@@ -249,10 +257,12 @@ def demand_detail(request, pk: int):
 def demand_action(request, pk: int, action: str):
     user = request.user
     demand = _visible(user, pk)
-    if action not in ("route", "answer", "link"):
+    if action not in ("route", "answer", "link", "withdraw"):
         raise Http404
     require(user, f"demand.{action}", demand)
-    if action == "route":
+    if action == "withdraw":
+        form = WithdrawForm(request.POST)
+    elif action == "route":
         form = RouteForm(request.POST)
     elif action == "answer":
         form = AnswerForm(request.POST, demand=demand, user=user)
@@ -261,7 +271,9 @@ def demand_action(request, pk: int, action: str):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            if action == "route":
+            if action == "withdraw":
+                sharing_services.demand_withdraw(actor=user, demand=demand, comment=data["comment"])
+            elif action == "route":
                 sharing_services.demand_route(
                     actor=user, demand=demand, addressee_org=data["addressee_org"], comment=data["comment"]
                 )

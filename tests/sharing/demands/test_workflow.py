@@ -232,3 +232,60 @@ def test_planned_entry_published_as_revision_does_not_break(requester, source_or
     EntryFactory(actor=staff, source_org=source_org, status=ResourceStatus.PUBLISHED, reviewer=authority_user)
     demand.refresh_from_db()
     assert demand.status == "open"
+
+
+@pytest.mark.django_db
+def test_the_requester_withdraws_a_demand_it_no_longer_needs(api, requester, source_org, approver, outsider):
+    """A demand waiting for its answer is withdrawn by the requesting institution: its deadline
+    stops (no reminder or escalation follows), the addressee is told, and it counts in no rate."""
+    from sharing.notify.scans import scan_demand_deadlines
+
+    demand = _demand(requester, addressee=source_org, now=SEP_30)
+    url = f"{URL}{demand.pk}/withdraw/"
+    assert api(approver).post(url, {}, format="json").status_code == 403  # the addressee does not withdraw
+    assert api(outsider).post(url, {}, format="json").status_code == 404  # another institution sees nothing
+    r = api(requester).post(url, {"comment": "业务调整，不再需要"}, format="json")
+    assert r.status_code == 200, r.json()
+    assert r.json()["status"] == "withdrawn" and r.json()["answer_due_at"] is None
+    event = Event.objects.get(type="demand.withdrawn", subject_id=str(demand.pk))
+    assert approver in recipients(event) and event.payload["comment"] == "业务调整，不再需要"
+    assert AuditEvent.objects.filter(action="demand.withdraw", object_id=str(demand.pk)).exists()
+    scan_demand_deadlines(now=dt.datetime(2025, 10, 20, 10, tzinfo=SH))  # long past the old deadline
+    assert not Event.objects.filter(subject_id=str(demand.pk), type__in=["demand.due_soon", "demand.overdue"])
+    again = api(requester).post(url, {}, format="json")
+    assert again.status_code == 409 and "撤回" in again.json()["detail"]
+    stats = api(requester).get(f"{URL}statistics/").json()["totals"]
+    assert (stats["received"], stats["answered"], stats["withdrawn"]) == (1, 0, 1)
+
+
+@pytest.mark.django_db
+def test_a_withdrawn_planned_demand_leaves_the_satisfaction_rate_alone(requester, source_org, approver, staff):
+    demand = _demand(requester, addressee=source_org)
+    services.demand_answer(
+        actor=approver, demand=demand, answer="planned", planned_by=dt.date.today() + dt.timedelta(days=30)
+    )
+    other = _demand(requester, addressee=source_org, title="婚姻登记信息")
+    services.demand_answer(actor=approver, demand=other, answer="refused", refusal_basis="《数据安全法》第三十八条")
+    services.demand_withdraw(actor=requester, demand=demand)
+    demand.refresh_from_db()
+    assert demand.status == "withdrawn" and demand.plan_due_at is None
+    from sharing.selectors import demand_statistics
+
+    totals = demand_statistics(DataDemand.objects.all())["totals"]
+    assert (totals["answered"], totals["refused"], totals["withdrawn"]) == (1, 1, 1)
+    assert totals["satisfaction_rate"] == 0.0
+
+
+@pytest.mark.django_db
+def test_the_portal_offers_withdrawal_to_the_requester_only(client, requester, source_org, approver):
+    demand = _demand(requester, addressee=source_org)
+    client.force_login(approver)
+    assert 'data-testid="withdraw-form"' not in client.get(f"/demands/{demand.pk}/").content.decode()
+    client.force_login(requester)
+    page = client.get(f"/demands/{demand.pk}/").content.decode()
+    assert 'data-testid="withdraw-form"' in page and "data-confirm" in page
+    response = client.post(f"/demands/{demand.pk}/withdraw/", {"comment": "不再需要"})
+    assert response.status_code == 302
+    demand.refresh_from_db()
+    assert demand.status == "withdrawn"
+    assert "已撤回" in client.get(f"/demands/{demand.pk}/").content.decode()
