@@ -15,6 +15,7 @@ statements: set DB_PREPARE_THRESHOLD to an empty value there.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -54,13 +55,16 @@ class CompiledGet:
 
     def __init__(self, build):
         self._build = build
-        self._plans: dict[str, tuple] = {}
+        # One plan per thread (and database): its converters and compiler belong to the
+        # thread's own connection, as Django's would.
+        self._local = threading.local()
 
     def get(self, pk):
         """The instance with primary key `pk` (DoesNotExist when there is none)."""
-        plan = self._plans.get(connection.alias)
+        plans = self._local.__dict__.setdefault("plans", {})
+        plan = plans.get(connection.alias)
         if plan is None:
-            plan = self._plans[connection.alias] = self._plan()
+            plan = plans[connection.alias] = self._plan()
         sql, model, init_list, start, end, populators, annotations, converters, compiler = plan
         with cursor() as cur:
             cur.execute(sql, (pk,))

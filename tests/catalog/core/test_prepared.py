@@ -1,0 +1,33 @@
+"""catalog.core.prepared.CompiledGet: a get-by-key compiled once gives what Django's own get
+gives — the row, its select_related rows without another query, its annotations — and the
+same DoesNotExist; it refuses a queryset with parameters other than the key."""
+
+import pytest
+from django.db.models import Count, Value
+
+from catalog.core.prepared import CompiledGet
+from catalog.models import Organization, Resource
+from tests.factories import EntryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_reads_the_row_its_related_rows_and_annotations(source_org, django_assert_num_queries):
+    entry = EntryFactory(source_org=source_org, item_count=3)
+    get = CompiledGet(
+        lambda pk: Resource.objects.select_related("source_org__region").annotate(n_items=Count("items")).filter(pk=pk)
+    )
+    for _ in range(2):  # planned on the first call, reused on the second
+        with django_assert_num_queries(1):
+            found = get.get(entry.pk)
+            assert found.source_org.region.code == source_org.region.code
+        assert (found.pk, found.name, found.n_items) == (entry.pk, entry.name, 3)
+        assert found.keywords == Resource.objects.get(pk=entry.pk).keywords
+    with pytest.raises(Resource.DoesNotExist):
+        get.get(2_000_000_000)
+
+
+def test_it_refuses_a_queryset_with_other_parameters(source_org):
+    get = CompiledGet(lambda pk: Organization.objects.filter(pk=pk, name=Value("x")))
+    with pytest.raises(ValueError, match="only parameter"):
+        get.get(source_org.pk)
