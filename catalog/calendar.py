@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -189,6 +190,27 @@ def add_working_days(
                 return end_of_day(day), provisional
 
 
+def latest_date(today: dt.date) -> dt.date:
+    """The latest end or planned date a person may give (settings.MAX_YEARS_AHEAD from today):
+    sharing requests, grant extensions, data demands and catalogue plans. Beyond it a date is a
+    typing slip or an attempt at a grant for ever, and deadline arithmetic over it is waste."""
+    years = getattr(settings, "MAX_YEARS_AHEAD", 5)
+    try:
+        return today.replace(year=today.year + years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + years, day=28)
+
+
+def check_not_beyond(value: dt.date | None, today: dt.date, field: str) -> None:
+    """RuleViolation on `field` when `value` is after latest_date(today)."""
+    if value is not None and value > latest_date(today):
+        raise RuleViolation(
+            _("The date can be at most %(years)s years from today (no later than %(date)s).")
+            % {"years": getattr(settings, "MAX_YEARS_AHEAD", 5), "date": latest_date(today).isoformat()},
+            field=field,
+        )
+
+
 def working_days_between(start: dt.datetime | dt.date, end: dt.datetime | dt.date) -> int:
     """Working days in (start's date, end's date]; negative when end is before start.
     Used for "N working days left" and "overdue by N working days"."""
@@ -199,8 +221,25 @@ def working_days_between(start: dt.datetime | dt.date, end: dt.datetime | dt.dat
     if b < a:
         a, b, sign = b, a, -1
     cal = WorkingCalendar(a + dt.timedelta(days=1), b)
-    count = sum(1 for i in range(1, (b - a).days + 1) if cal.is_working_day(a + dt.timedelta(days=i)))
-    return sign * count
+    return sign * count_working_days(cal, a, b)
+
+
+# Working days are counted one by one within this many days (the official calendar is known a
+# year or two ahead); beyond, Monday to Friday are counted arithmetically, so a date far in the
+# future costs no more than one two years away.
+EXACT_DAYS = 800
+
+
+def count_working_days(cal: WorkingCalendar, a: dt.date, b: dt.date) -> int:
+    """Working days after `a` up to and including `b` (0 when b is not after a)."""
+    span = (b - a).days
+    exact = max(0, min(span, EXACT_DAYS))
+    n = sum(1 for i in range(1, exact + 1) if cal.is_working_day(a + dt.timedelta(days=i)))
+    if span > exact:
+        start = a + dt.timedelta(days=exact)
+        weeks, rest = divmod(span - exact, 7)
+        n += weeks * 5 + sum(1 for i in range(1, rest + 1) if (start + dt.timedelta(days=i)).weekday() < 5)
+    return n
 
 
 def is_working_day(day: dt.date) -> bool:

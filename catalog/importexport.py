@@ -37,6 +37,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from catalog.core.errors import DomainError, Forbidden, InvalidTransition
+from catalog.core.ids import parse_id
 from catalog.core.spreadsheets import safe_cell, unguard, xlsx_row
 
 from . import codes, policies
@@ -584,7 +585,7 @@ def _parse_item(raw: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, st
         text = _text(value)
         if not text:
             return None
-        if not text.isdigit():
+        if parse_id(text) is None:
             raise ValueError(_("The length must be a whole number."))
         return int(text)
 

@@ -302,6 +302,9 @@ for _sink in AUDIT_HEAD_SINKS:
 # Notifications and webhooks (delivered by the Celery tasks above).
 # The portal's public address: e-mails link to its pages with absolute URLs (SITE_URL + path).
 SITE_URL = (os.environ.get("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")  # e.g. https://data.example.gov.cn
+# The latest end or planned date a person may give, in years from today (requests, grant
+# extensions, data demands, catalogue plans).
+MAX_YEARS_AHEAD = env_int("MAX_YEARS_AHEAD", 5)
 EVENT_MAX_ATTEMPTS = env_int("EVENT_MAX_ATTEMPTS", 50)  # re-dispatches of one event before the sweep gives up
 EMAIL_MAX_ATTEMPTS = env_int("NOTIFY_EMAIL_MAX_ATTEMPTS", 8)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)  # connect and read, per attempt

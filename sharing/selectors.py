@@ -294,6 +294,7 @@ def objection_statistics(queryset, *, now: dt.datetime | None = None) -> dict[st
 
 from django.utils.translation import gettext_lazy  # noqa: E402
 
+from catalog.core.ids import parse_id  # noqa: E402
 from catalog.directory.selectors import region_subtree_ids  # noqa: E402
 from catalog.models import Region  # noqa: E402
 
@@ -303,11 +304,12 @@ from .choices import DEMAND_OPEN_STATUSES, DemandStatus  # noqa: E402
 def demand_region(value) -> Region | None:
     """A region by id or by its GB/T 2260 code (6 digits), else None."""
     text = str(value or "").strip()
-    if not text.isdigit():
+    number = parse_id(text)
+    if number is None:
         return None
     if len(text) == 6:
         return Region.objects.filter(code=text).first()
-    return Region.objects.filter(pk=int(text)).first()
+    return Region.objects.filter(pk=number).first()
 
 
 def demand_flag(value: str | None) -> bool | None:
@@ -551,9 +553,9 @@ def requests_matching(qs, text: str):
         return qs
     cond = Q(resource__name__icontains=text) | Q(resource__code__icontains=text)
     cond |= Q(requester_org__name__icontains=text)
-    number = text.lstrip("#")
-    if number.isdigit():
-        cond |= Q(pk=int(number))
+    number = parse_id(text.lstrip("#"))
+    if number is not None:
+        cond |= Q(pk=number)
     return qs.filter(cond)
 
 

@@ -356,6 +356,7 @@ def check_request_rules(
         )
     if requested_until is not None and requested_until < _today():
         raise RuleViolation(_("The end date requested is in the past."), field="requested_until")
+    wcal.check_not_beyond(requested_until, _today(), "requested_until")
     if kind == RequestKind.SHARING:
         problem = request_scope_problem(requester_org=requester_org, resource=resource)
         if problem is not None:
@@ -1591,6 +1592,7 @@ def grant_extend_request(
         raise InvalidTransition(_("Only an active grant can be extended."))
     if wcal.local_date(now) > grant.valid_until:
         raise InvalidTransition(_("The grant has reached its end date: file a renewal request instead."))
+    wcal.check_not_beyond(requested_until, wcal.local_date(now), "requested_until")
     if requested_until <= grant.valid_until:
         raise RuleViolation(
             _("The new end date must be after the current one (%(date)s).") % {"date": grant.valid_until.isoformat()},
@@ -2568,6 +2570,13 @@ def objection_answer(
         raise RuleViolation(_("At most %(max)d characters.") % {"max": OBJECTION_TEXT_LENGTH}, field="comment")
     obj = _objection_lock(objection)
     _objection_check(obj, "answer")
+    if outcome == ObjectionStatus.CORRECTED and refreshed_at is not None and refreshed_at < obj.submitted_at:
+        # a correction answers this objection: the refresh that makes it cannot predate it
+        raise RuleViolation(
+            _("The correction's refresh cannot be before the objection was filed (%(at)s).")
+            % {"at": timezone.localtime(obj.submitted_at).strftime("%Y-%m-%d %H:%M")},
+            field="refreshed_at",
+        )
     before = audit.snapshot(obj, OBJECTION_FIELDS)
     if outcome == ObjectionStatus.CORRECTED:
         obj.refresh = catalog_services.resource_refresh_record(
@@ -2834,6 +2843,8 @@ def demand_create(
             raise RuleViolation(_("This field is required."), field=field)
     if demand.wanted_by and demand.wanted_by < wcal.local_date(now):
         raise RuleViolation(_("The date the data is wanted by is in the past."), field="wanted_by")
+    wcal.check_not_beyond(demand.wanted_by, wcal.local_date(now), "wanted_by")
+    wcal.check_not_beyond(demand.use_until, wcal.local_date(now), "use_until")
     if demand.use_until and demand.wanted_by and demand.use_until < demand.wanted_by:
         raise RuleViolation(_("The end date of use is before the date the data is wanted by."), field="use_until")
     if addressee_org is None:
@@ -2961,6 +2972,7 @@ def demand_answer(
             raise RuleViolation(_("Say by which date the data will be cataloged."), field="planned_by")
         if planned_by < wcal.local_date(now):
             raise RuleViolation(_("The planned date is in the past."), field="planned_by")
+        wcal.check_not_beyond(planned_by, wcal.local_date(now), "planned_by")
         if resource is not None:
             _demand_check_planned_entry(demand, resource)
         demand.resource = resource

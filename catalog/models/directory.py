@@ -129,6 +129,14 @@ class User(AbstractUser):
     def has_role(self, role: str) -> bool:
         return role in self.roles
 
+    def get_full_name(self) -> str:
+        """The name as it is written: a Chinese name family name first and without a space
+        (梁志强), others given name first (Django's "first last")."""
+        first, last = (self.first_name or "").strip(), (self.last_name or "").strip()
+        if any("\u3400" <= ch <= "\u9fff" for ch in first + last):
+            return f"{last}{first}"
+        return super().get_full_name()
+
     @property
     def is_administrator(self) -> bool:
         return self.is_active and (self.is_staff or self.is_superuser)

@@ -88,6 +88,16 @@ VERBS = {
     "disable": gettext_lazy("disabled"),
     "profile": gettext_lazy("deadline profile changed"),
     "region_profile": gettext_lazy("region's deadline profile changed"),
+    "request": gettext_lazy("asked for"),
+    "refuse": gettext_lazy("refused"),
+    "reopen": gettext_lazy("reopened"),
+    "resubmit": gettext_lazy("resubmitted"),
+    "satisfy": gettext_lazy("satisfied"),
+    "await_signoff": gettext_lazy("sent for the head's sign-off"),
+    "sign_off_send_back": gettext_lazy("sent back by the head"),
+    "deadline_recomputed": gettext_lazy("deadline recomputed"),
+    "active": gettext_lazy("active again"),
+    "suspended": gettext_lazy("suspended"),
 }
 
 
@@ -122,6 +132,49 @@ def action_label(action: str, type_names: dict[str, str]) -> str:
         or prefix
     )
     return f"{subject} · {VERBS.get(verb, verb)}"
+
+
+def changes_in_words(object_type: str, changes: dict) -> str:
+    """An audit row's changes as people read them: each field by its name, coded values by their
+    label ("状态：草稿 → 已提交"); ids and free text as they are. The stored JSON stays the
+    ledger's; this is only how the page and the export show it."""
+    if not changes:
+        return ""
+    try:
+        model = apps.get_model(object_type) if object_type else None
+    except (LookupError, ValueError):
+        model = None
+
+    def field_of(name):
+        if model is None:
+            return None
+        try:
+            return model._meta.get_field(name)
+        except Exception:  # noqa: BLE001 - a property or a removed field: shown by its key
+            return None
+
+    def word(field, value):
+        if value is None or value == "" or value == []:
+            return "—"
+        if isinstance(value, list):
+            return "、".join(word(field, v) for v in value)
+        choices = dict(getattr(field, "flatchoices", None) or ()) if field is not None else {}
+        if isinstance(value, (str, int)) and value in choices:
+            return str(choices[value])
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        return str(value) if not isinstance(value, dict) else json.dumps(value, ensure_ascii=False)
+
+    lines = []
+    for key in sorted(changes):
+        field = field_of(key)
+        label = str(getattr(field, "verbose_name", "") or key)
+        value = changes[key]
+        if isinstance(value, list) and len(value) == 2:
+            lines.append(f"{label}：{word(field, value[0])} → {word(field, value[1])}")
+        else:
+            lines.append(f"{label}：{word(field, value)}")
+    return "\n".join(lines)
 
 
 def _parse_day(value: str) -> dt.date | None:
@@ -199,7 +252,7 @@ def audit_trail(request):
     for e in page_obj.object_list:
         e.action_label = action_label(e.action, names)
         e.type_label = names.get(e.object_type, e.object_type)
-        e.changes_text = json.dumps(e.changes, ensure_ascii=False, sort_keys=True) if e.changes else ""
+        e.changes_text = changes_in_words(e.object_type, e.changes)
     _record_read(user, "list", request.GET)
     params = request.GET.copy()
     params.pop("page", None)
@@ -258,7 +311,9 @@ def audit_verify(request):
         object_repr="",
         changes={"ok": [None, report.ok], "sealed": [None, report.sealed], "problems": [None, result["problem_count"]]},
     )
-    if report.ok:
+    if report.ok and not report.sealed:
+        messages.info(request, _("Nothing sealed to verify yet"))
+    elif report.ok:
         messages.success(request, _("The audit ledger is intact."))
     else:
         messages.error(request, _("The audit ledger is broken: see the problems below."))
@@ -313,7 +368,7 @@ def audit_export(request):
                         names.get(e.object_type, e.object_type),
                         e.object_id,
                         e.object_repr,
-                        json.dumps(e.changes, ensure_ascii=False, sort_keys=True) if e.changes else "",
+                        changes_in_words(e.object_type, e.changes),
                         e.hash,
                     )
                 ]

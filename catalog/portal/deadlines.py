@@ -38,7 +38,7 @@ class Deadline:
 
 
 def _count(cal: wcal.WorkingCalendar, a: dt.date, b: dt.date) -> int:
-    return sum(1 for i in range(1, (b - a).days + 1) if cal.is_working_day(a + dt.timedelta(days=i)))
+    return wcal.count_working_days(cal, a, b)
 
 
 def label_deadlines(

@@ -83,6 +83,9 @@ class DemandSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+TEXT_LENGTH = 4000  # free text, as long as the other workflows allow (objections, disputes)
+
+
 class DemandCreateSerializer(serializers.ModelSerializer):
     """Register a demand; without `addressee_org` it goes to the requester's data authority to route."""
 
@@ -110,11 +113,15 @@ class DemandCreateSerializer(serializers.ModelSerializer):
             "system_name",
             "system_network",
         ]
+        extra_kwargs = {
+            name: {"max_length": TEXT_LENGTH}
+            for name in ("description", "wanted_items", "reason", "duty_basis", "scenario")
+        }
 
 
 class DemandRouteSerializer(serializers.Serializer):
     addressee_org = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all())
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = serializers.CharField(max_length=TEXT_LENGTH, required=False, allow_blank=True, default="")
 
 
 class DemandAnswerSerializer(serializers.Serializer):
@@ -123,11 +130,11 @@ class DemandAnswerSerializer(serializers.Serializer):
     `refused`: `refusal_basis` (the law, regulation or rule relied on; required)."""
 
     answer = serializers.ChoiceField(choices=DemandAnswer.choices)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-    resource = serializers.IntegerField(required=False, allow_null=True)
+    comment = serializers.CharField(max_length=TEXT_LENGTH, required=False, allow_blank=True, default="")
+    resource = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True)
     items = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
     planned_by = serializers.DateField(required=False, allow_null=True)
-    refusal_basis = serializers.CharField(required=False, allow_blank=True, default="")
+    refusal_basis = serializers.CharField(max_length=TEXT_LENGTH, required=False, allow_blank=True, default="")
 
 
 class DemandLinkSerializer(serializers.Serializer):
@@ -135,7 +142,7 @@ class DemandLinkSerializer(serializers.Serializer):
 
 
 class DemandWithdrawSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    comment = serializers.CharField(max_length=TEXT_LENGTH, required=False, allow_blank=True, default="")
 
 
 class DemandRateSerializer(serializers.Serializer):
@@ -219,9 +226,19 @@ class DemandViewSet(PolicyViewSet, mixins.ListModelMixin, mixins.RetrieveModelMi
 
     def filter_queryset(self, queryset):
         if self.action in ("list", "statistics", "export"):
-            org = self.request.query_params.get("org")
+            params = self.request.query_params
+            org = params.get("org")
             if org and not selectors.DEMAND_ORG_ID.fullmatch(org):
                 raise RuleViolation(_("Give the institution as its id (a whole number)."), field="org")
+            # a filter that names nothing is an error, not the whole list (a typo would give a
+            # region's statistics as if they were an institution's)
+            if params.get("region") and selectors.demand_region(params["region"]) is None:
+                raise RuleViolation(_("No such region: give its id or its 6-digit code."), field="region")
+            if params.get("status") and params["status"] not in DemandStatus.values:
+                raise RuleViolation(
+                    _("Unknown status; one of: %(choices)s.") % {"choices": ", ".join(DemandStatus.values)},
+                    field="status",
+                )
             return selectors.demands_filter(queryset, **selectors.demand_filter_params(self.request.query_params))
         return queryset
 

@@ -119,7 +119,8 @@ class Objection(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.filer_org_id}→{self.resource_id} ({self.get_status_display()})"
+        entry = f"{self.resource.name} " if type(self).resource.field.is_cached(self) else ""
+        return f"#{self.pk} {entry}({self.get_status_display()})"
 
     @property
     def is_open(self) -> bool:

@@ -198,8 +198,9 @@ class SharingRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        # Shown to people (the admin, the audit trail's stored description): the status in words.
-        return f"#{self.pk} {self.requester_org_id}→{self.resource_id} ({self.get_status_display()})"
+        # Shown to people (the admin, the audit trail's stored description): the entry by its
+        # name when it was read with the request (no query for it), the status in words.
+        return f"#{self.pk} {_loaded_name(self, 'resource')}({self.get_status_display()})"
 
     @property
     def due_at(self):
@@ -261,7 +262,7 @@ class Grant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.org_id}→{self.resource_id} ({self.get_status_display()})"
+        return f"#{self.pk} {_loaded_name(self, 'resource')}({self.get_status_display()})"
 
 
 class RequestFiling(models.Model):
@@ -289,7 +290,7 @@ class RequestFiling(models.Model):
         constraints = [models.UniqueConstraint(fields=["request", "authority"], name="one_filing_per_authority")]
 
     def __str__(self) -> str:
-        return f"filing #{self.request_id} → {self.authority_id}"
+        return f"#{self.request_id} → {_loaded_name(self, 'authority').strip() or self.authority_id}"
 
 
 class GrantUsage(models.Model):
@@ -314,3 +315,12 @@ class GrantUsage(models.Model):
 
     def __str__(self) -> str:
         return f"usage {self.grant_id} {self.period_start}–{self.period_end}"
+
+
+def _loaded_name(obj, relation: str) -> str:
+    """The name of `obj`'s related row when it was read with `obj` (no query), and a space; or ""."""
+    field = obj._meta.get_field(relation)
+    if not field.is_cached(obj):
+        return ""
+    related = getattr(obj, relation)
+    return f"{related.name} " if related is not None else ""

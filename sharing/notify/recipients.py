@@ -38,6 +38,7 @@ from collections.abc import Callable
 from django.db.models import Q, QuerySet
 
 from catalog.choices import OrgKind, Role
+from catalog.core.ids import parse_id
 from catalog.directory.selectors import (
     active_users,
     org_staff,
@@ -156,7 +157,7 @@ def _task_authority(event):
     """The task's authority: from the payload, else from the task itself (events written
     before the payload named it)."""
     authority = payload_value(event, "authority_org") or payload_value(event, "authority")
-    if not authority and event.subject_type == "catalog.catalogtask" and str(event.subject_id).isdigit():
+    if not authority and event.subject_type == "catalog.catalogtask" and parse_id(event.subject_id) is not None:
         from catalog.models import CatalogTask
 
         authority = CatalogTask.objects.filter(pk=int(event.subject_id)).values_list("authority_id", flat=True).first()
@@ -474,7 +475,7 @@ def event_orgs(event: Event) -> set[int]:
     orgs = {event.org_id} if event.org_id else set()
     for key in ("source_org", "requester_org", "authority_org", "org"):
         value = payload_value(event, key)
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        if isinstance(value, int) or (isinstance(value, str) and parse_id(value) is not None):
             orgs.add(int(value))
     return orgs
 

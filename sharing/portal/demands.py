@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.validators import MaxLengthValidator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -71,6 +72,14 @@ class DemandForm(forms.ModelForm):
             "duty_basis": forms.Textarea(attrs={"rows": 2}),
             "scenario": forms.Textarea(attrs={"rows": 2}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("description", "wanted_items", "reason", "duty_basis", "scenario"):
+            field = self.fields[name]
+            field.max_length = 4000  # as the API (sharing.api.demands.TEXT_LENGTH)
+            field.validators.append(MaxLengthValidator(4000))
+            field.widget.attrs["maxlength"] = "4000"
 
 
 class RouteForm(forms.Form):

@@ -48,52 +48,6 @@ class RequestForm(forms.Form):
         return data
 
 
-class ApproveForm(forms.Form):
-    approved_items = forms.MultipleChoiceField(
-        label=_("Items approved"), choices=(), widget=forms.CheckboxSelectMultiple
-    )
-    approved_until = forms.DateField(label=_("End date approved"), widget=date_input())
-    conditions = forms.CharField(label=_("Conditions of use"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-    def __init__(self, *args, request_obj, item_names: dict, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["approved_items"].choices = [(c, f"{item_names.get(c, c)} ({c})") for c in request_obj.items]
-
-
-class RejectForm(forms.Form):
-    decision_basis = forms.CharField(
-        label=_("Legal basis of the rejection"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        help_text=_("The law, regulation or rule the rejection relies on (Art. 23)."),
-    )
-    comment = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-
-class TransferForm(forms.Form):
-    """Hand a request to the institution that holds the data (转交). The choices are the
-    government departments other than the user's own; the service checks the rest."""
-
-    to_org = forms.ModelChoiceField(
-        label=_("Target institution"), queryset=Organization.objects.none(), empty_label="—"
-    )
-    reason = forms.CharField(
-        label=_("Reason for the transfer"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        help_text=_("Required. The requester sees it in the request's timeline."),
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["to_org"]
-        field.queryset = (
-            Organization.objects.filter(kind=OrgKind.GOVERNMENT).exclude(pk=user.org_id).select_related("region")
-        )
-        field.label_from_instance = lambda org: f"{org.name} · {org.region.name}"
-
-
 class GrantRevokeForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for revoking"),
@@ -115,11 +69,17 @@ class GrantSuspendForm(forms.Form):
 
 
 class GrantExtendForm(forms.Form):
+    # required, so that the form marks them; the messages are the service's own
     requested_until = forms.DateField(
-        label=_("New end date"), widget=forms.DateInput(attrs={"type": "date"}), required=False
+        label=_("New end date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": _("Give the new end date.")},
     )
     reason = forms.CharField(
-        label=_("Reason for the extension"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000
+        label=_("Reason for the extension"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        error_messages={"required": _("Say why the grant should be extended.")},
     )
 
 
@@ -256,21 +216,6 @@ class DisputeResolveForm(PortalForm):  # three forms on one page: ids of their o
             del self.fields["designated_org"]
 
 
-class MissingReturnForm(forms.Form):
-    """Order 809 (一次性告知): a return lists everything missing at once, one line each, with a
-    comment; the same form asks the data authority's consent to a second return."""
-
-    missing = forms.CharField(
-        label=_("Everything missing, one per line"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("The notice is given once: list every missing document or piece of information now."),
-    )
-    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}))
-
-    def clean_missing(self) -> list[str]:
-        return [line.strip() for line in self.cleaned_data["missing"].splitlines() if line.strip()]
-
-
 class SignOffForm(forms.Form):
     """Order 809 (经部门负责人审核同意): the head's comment when signing off or sending back."""
 
@@ -348,7 +293,9 @@ class DecisionForm(forms.Form):
         self.fields["approved_items"].choices = [(c, f"{item_names.get(c, c)} ({c})") for c in request_obj.items]
         field = self.fields["to_org"]
         field.queryset = (
-            Organization.objects.filter(kind=OrgKind.GOVERNMENT).exclude(pk=user.org_id).select_related("region")
+            Organization.objects.filter(kind=OrgKind.GOVERNMENT)
+            .exclude(pk__in=[user.org_id, request_obj.requester_org_id])  # neither the source nor the requester
+            .select_related("region")
         )
         field.label_from_instance = lambda org: f"{org.name} · {org.region.name}"
 

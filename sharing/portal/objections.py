@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog import policies
+from catalog.choices import OrgKind
 from catalog.core.errors import DomainError
 from catalog.models import Organization
 from catalog.portal.deadlines import label_deadlines
@@ -97,11 +98,20 @@ class ObjectionAnswerForm(forms.Form):
 
 class ObjectionForwardForm(forms.Form):
     to_org = forms.ModelChoiceField(
-        label=gettext_lazy("Institution that holds the data"), queryset=Organization.objects.order_by("name")
+        label=gettext_lazy("Institution that holds the data"), queryset=Organization.objects.none(), empty_label="—"
     )
     reason = forms.CharField(
         label=gettext_lazy("Why it holds the data"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
     )
+
+    def __init__(self, *args, objection, **kwargs):
+        super().__init__(*args, **kwargs)
+        # another institution: neither the one answering nor the one that objected
+        self.fields["to_org"].queryset = (
+            Organization.objects.exclude(kind=OrgKind.AUTHORITY)
+            .exclude(pk__in=[objection.source_org_id, objection.filer_org_id])
+            .order_by("region__code", "name")
+        )
 
 
 # --- pages -------------------------------------------------------------------------------------
@@ -170,13 +180,17 @@ def objection_detail(request, pk: int):
         sharing_policies.visible_objections(user).select_related("resource", "filer_org", "source_org", "refresh"),
         pk=pk,
     )
-    answer_form, forward_form = ObjectionAnswerForm(), ObjectionForwardForm()
+    answer_form, forward_form = ObjectionAnswerForm(), ObjectionForwardForm(objection=objection)
     if request.method == "POST":
         action = request.POST.get("action")
         if action not in ("answer", "forward"):
             raise PermissionDenied
         require(user, f"objection.{action}", objection)
-        form = ObjectionAnswerForm(request.POST) if action == "answer" else ObjectionForwardForm(request.POST)
+        form = (
+            ObjectionAnswerForm(request.POST)
+            if action == "answer"
+            else ObjectionForwardForm(request.POST, objection=objection)
+        )
         if form.is_valid():
             try:
                 if action == "answer":

@@ -152,7 +152,7 @@ def average_answer_days(
     totals: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     for p in pairs:
         a, b = p["reply_started_at__date"], p["replied_at__date"]
-        days = sum(1 for i in range(1, (b - a).days + 1) if cal.is_working_day(a + dt.timedelta(days=i)))
+        days = wcal.count_working_days(cal, a, b)
         totals[(p["source_org__name"], p["source_org_id"])][0] += days * p["n"]
         totals[(p["source_org__name"], p["source_org_id"])][1] += p["n"]
     return [

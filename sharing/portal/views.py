@@ -28,6 +28,7 @@ from catalog import calendar as wcal
 from catalog import policies
 from catalog.choices import OrgKind, SharingType
 from catalog.core.errors import DomainError
+from catalog.core.ids import parse_id
 from catalog.directory.selectors import region_subtree_ids
 from catalog.models import Organization, Region, Resource
 from catalog.portal import charts
@@ -1039,8 +1040,8 @@ def authority_filings(request):
                 | Q(request__requester_org__name__icontains=q)
                 | Q(request__source_org__name__icontains=q)
             )
-            if number.isdigit():
-                cond |= Q(request_id=int(number))
+            if parse_id(number) is not None:
+                cond |= Q(request_id=parse_id(number))
             qs = qs.filter(cond)
     else:
         qs = entries_qs
@@ -1377,9 +1378,9 @@ def dashboard_requests(request):
     if tier in SharingType.values:
         qs = qs.filter(resource__sharing_type=tier)
     source = None
-    if request.GET.get("org", "").isdigit():
-        qs = qs.filter(source_org_id=int(request.GET["org"]))
-        source = Organization.objects.filter(pk=int(request.GET["org"])).first()
+    if (org_id := parse_id(request.GET.get("org"))) is not None:
+        qs = qs.filter(source_org_id=org_id)
+        source = Organization.objects.filter(pk=org_id).first()
     qs = qs.select_related("resource", "requester_org", "source_org").order_by("-submitted_at", "-id")
     page_obj = Paginator(qs, 50).get_page(request.GET.get("page"))
     visible = set(

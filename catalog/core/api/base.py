@@ -198,7 +198,7 @@ def _flatten_errors(data) -> dict:
 def _join(key, sub: str) -> str:
     """`key` + the path `sub` below it; an integer path step is a list index: items[1].name."""
     head, _dot, rest = sub.partition(".")
-    if head.isdigit():
+    if head.isascii() and head.isdigit():
         return f"{key}[{head}]" + (f".{rest}" if rest else "")
     if head.startswith("[") or not head:
         return f"{key}{sub}"
