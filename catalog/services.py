@@ -339,15 +339,25 @@ def source_conflict_payload(conflict: SourceConflict) -> dict[str, Any]:
 
 @transaction.atomic
 def source_conflict_designate(
-    *, actor, conflict: SourceConflict, org: Organization, comment: str = "", now: dt.datetime | None = None
+    *,
+    actor,
+    conflict: SourceConflict,
+    org: Organization,
+    comment: str = "",
+    now: dt.datetime | None = None,
+    by_dispute: bool = False,
 ) -> SourceConflict:
     """The data authority designates the one source of a data element (Art. 6(5), Art. 14):
     the holder (its claim stays; the claimant's item stays not a source) or the claimant (the
     claim moves: the claimant's item becomes the source item, every other institution's item
     with that code stops being one). A designated conflict may be designated again, by the
-    outcome of an Art. 51 dispute over it."""
+    outcome of an Art. 51 dispute over it (`by_dispute`), not by designating it once more."""
     now = now or timezone.now()
     conflict = SourceConflict.objects.select_for_update().select_related("holder", "claimant").get(pk=conflict.pk)
+    if conflict.status == SourceConflictStatus.DESIGNATED and not by_dispute:
+        raise InvalidTransition(
+            _("The source of this data element is designated; it changes only by the outcome of a dispute (Art. 51).")
+        )
     if org.pk not in (conflict.holder_id, conflict.claimant_id):
         raise RuleViolation(_("Designate one of the two institutions."), field="org")
     before = audit.snapshot(conflict, SOURCE_CONFLICT_FIELDS)

@@ -2206,6 +2206,7 @@ def _dispute_outcome_act(dispute: Dispute, *, actor, now: dt.datetime) -> None:
             org=dispute.designated_org,
             comment=dispute.outcome_comment,
             now=now,
+            by_dispute=True,
         )
         return
     if outcome != DisputeOutcome.OVERTURNED:

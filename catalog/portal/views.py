@@ -24,7 +24,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from catalog import importexport, policies, search, selectors, services, tasks
-from catalog.choices import ResourceStatus, Role, SharingType
+from catalog.choices import ResourceStatus, Role, SharingType, SourceConflictStatus
 from catalog.core.errors import DomainError
 from catalog.filters import ResourceFilter
 from catalog.models import ImportJobStatus, Resource, ResourceItem
@@ -741,7 +741,9 @@ def source_conflict(request, pk: int):
         ),
         pk=pk,
     )
-    can_designate = policies.can(user, "source_conflict.designate", conflict)
+    deciding = policies.can(user, "source_conflict.designate", conflict)  # the authority's officers
+    # once designated, the source changes only by a dispute's outcome: no form then
+    can_designate = deciding and conflict.status != SourceConflictStatus.DESIGNATED
     form = forms.DesignateSourceForm(conflict=conflict)
     if request.method == "POST":
         require(user, "source_conflict.designate", conflict)
@@ -764,5 +766,5 @@ def source_conflict(request, pk: int):
     return page(
         request,
         "portal/source_conflict.html",
-        {"c": conflict, "form": form, "can_designate": can_designate, "can_dispute": can_dispute},
+        {"c": conflict, "form": form, "deciding": deciding, "can_designate": can_designate, "can_dispute": can_dispute},
     )

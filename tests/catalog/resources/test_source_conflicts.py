@@ -96,3 +96,18 @@ def test_only_the_common_authority_designates(world, source_org, api, staff):
     assert conflict.status == "open" and not AuditEvent.objects.filter(action="source_conflict.designate").exists()
     listed = api(world["claimant_staff"]).get("/api/v1/source-conflicts/").json()
     assert [row["id"] for row in listed["results"]] == [conflict.pk]
+
+
+def test_a_designated_source_is_not_designated_again_outside_a_dispute(world, source_org, api):
+    """Once designated, the source changes only by the outcome of an Art. 51 dispute: designating
+    again is a 409 and writes nothing (no new event, no audit row, the claim stays)."""
+    _claim(world)
+    conflict = SourceConflict.objects.get()
+    url = f"/api/v1/source-conflicts/{conflict.pk}/designate/"
+    officer = api(world["officer"])
+    assert officer.post(url, {"org": source_org.pk}, format="json").status_code == 200
+    events, rows = Event.objects.count(), AuditEvent.objects.count()
+    again = officer.post(url, {"org": world["claimant"].pk}, format="json")
+    assert again.status_code == 409 and "第五十一条" in again.json()["detail"]
+    assert (Event.objects.count(), AuditEvent.objects.count()) == (events, rows)
+    assert DataElementSource.objects.get(code=ITEM["code"]).org == source_org
