@@ -4,7 +4,7 @@ config/urls.py in the `portal` namespace together with sharing/portal/urls.py.""
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import calendar_page, views
 
 urlpatterns = [
     path(
@@ -28,6 +28,7 @@ urlpatterns = [
     path("authority/review/<int:pk>/", views.authority_review, name="authority_review"),
     path("authority/source-conflicts/", views.source_conflicts, name="source_conflicts"),
     path("source-conflicts/<int:pk>/", views.source_conflict, name="source_conflict"),
+    path("calendar/", calendar_page.working_calendar, name="working_calendar"),
 ]
 
 # The auditor's audit trail (issue 19)

@@ -24,10 +24,10 @@ _PAGES: dict[str, tuple[str, str | None]] = {
     # authority's reviews for a completed one
     "catalog_task.completed": ("portal:authority_reviews", None),
     "digest.daily": ("portal:dashboard", None),
-    # entered by administrators in the admin
-    "calendar.missing": ("admin:catalog_calendarday_changelist", None),
-    "calendar.updated": ("admin:catalog_calendarday_changelist", None),
-    "webhook.disabled": ("admin:sharing_webhook_change", "webhook"),
+    # pages every recipient can open (the calendar is kept in the admin, webhooks through the API)
+    "calendar.missing": ("portal:working_calendar", None),
+    "calendar.updated": ("portal:working_calendar", None),
+    "webhook.disabled": ("portal:webhooks", None),
 }
 
 # By prefix: (URL name, payload key of the object's id).

@@ -59,3 +59,8 @@ urlpatterns += [
     path("cdo/urge/<str:kind>/<int:pk>/", homes.urge, name="urge"),
     path("audit/statistics/", homes.statistics, name="statistics"),
 ]
+
+# The institution's webhook subscriptions, read-only (the webhook.disabled notice opens it)
+from . import webhooks  # noqa: E402
+
+urlpatterns += [path("webhooks/", webhooks.webhooks, name="webhooks")]
