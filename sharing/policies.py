@@ -262,9 +262,9 @@ def _grant_suspension_reviewer(user, grant=None) -> bool:
         return False
     if grant is None:
         return True
-    return GrantChange.objects.filter(
-        grant=grant, kind=GrantChangeKind.SUSPEND, status=GrantChangeStatus.PENDING, decider_org_id=user.org_id
-    ).exists()
+    pending = GrantChange.objects.filter(grant=grant, kind=GrantChangeKind.SUSPEND, status=GrantChangeStatus.PENDING)
+    # not suspended: a state the service answers (409 "not suspended"), not a permission
+    return not pending.exists() or pending.filter(decider_org_id=user.org_id).exists()
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,9 @@ def test_suspension_stops_the_check_at_once_and_is_reviewed(api, approver, reque
     lifted = api(authority_user).post(f"/api/v1/grants/{granted.pk}/lift/", {"comment": "已排除风险"}, format="json")
     assert lifted.status_code == 200 and lifted.json()["status"] == "active"
     assert check(gateway, granted)["allowed"] is True
+    # lifting a grant that is not suspended is a state conflict (409), not a refusal (403)
+    again = api(authority_user).post(f"/api/v1/grants/{granted.pk}/lift/", {"comment": "再次"}, format="json")
+    assert again.status_code == 409 and again.json()["detail"] == "该授权未被暂停。"
     # suspended again, and this time confirmed: revoked
     change = services.grant_suspend(actor=approver, grant=granted, reason="数据泄露")
     assert api(approver).post(f"/api/v1/grant-changes/{change.pk}/approve/", {}, format="json").status_code == 403
