@@ -71,6 +71,22 @@ def grant_entry_name(grant_id) -> str:
         return ""
 
 
+def name_grant_entries(events) -> None:
+    """Give the grant events among `events` that do not carry their entry's name that name, read
+    in one query (in memory only: a list of notifications would otherwise ask once per row)."""
+    wanted = {}
+    for event in events:
+        p = event.payload or {}
+        if event.type.startswith("grant.") and p.get("grant") and not p.get("resource_name"):
+            wanted.setdefault(str(p["grant"]), []).append(event)
+    ids = [int(pk) for pk in wanted if pk.isascii() and pk.isdigit()]
+    if not ids:
+        return
+    for pk, name in Grant.objects.filter(pk__in=ids).values_list("pk", "resource__name"):
+        for event in wanted[str(pk)]:
+            event.payload = {**event.payload, "resource_name": name}
+
+
 def link_for(event: Event) -> str:
     """The API path of the event's subject: a notification's `link` over the API, for machine
     clients. People are sent to the portal page instead (sharing.notify.links)."""

@@ -956,6 +956,7 @@ def inbox(request):
     if request.GET.get("unread"):
         qs = qs.filter(read_at__isnull=True)
     page_obj = Paginator(qs, 30).get_page(request.GET.get("page"))
+    notify_render.name_grant_entries([n.event for n in page_obj.object_list if n.event])
     for n in page_obj.object_list:
         n.portal_link = _portal_link(n)
         # Told in the reader's language from the event (a row stored before a label existed
