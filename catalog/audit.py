@@ -36,7 +36,7 @@ from django.db import connection, connections, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from catalog.core import context
+from catalog.core import context, prepared
 
 from .models import AuditEvent, AuditHead
 
@@ -110,7 +110,7 @@ def record(
         org=org,
     )
     # One INSERT, no lock: the row is chained later, after commit, by the sealer.
-    event.save(force_insert=True)
+    prepared.insert([event])
     return event
 
 
@@ -118,7 +118,7 @@ def record_many(entries: Iterable[dict[str, Any] | AuditEvent]) -> list[AuditEve
     """Append several audit rows in one INSERT, each given as record()'s arguments or as an
     unsaved row made by entry() (when it was made is when it happened)."""
     events = [e if isinstance(e, AuditEvent) else entry(**e) for e in entries]
-    return AuditEvent.objects.bulk_create(events) if events else []
+    return prepared.insert(events)
 
 
 def entry(

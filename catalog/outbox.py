@@ -6,15 +6,24 @@ catalog's: `settings.OUTBOX_DISPATCH` names the callable that queues one event's
 `emit()` must be called inside the service's transaction; the row commits or rolls back
 with the state change, and delivery is queued only after commit, in one message for all the
 events of the transaction (`settings.OUTBOX_DISPATCH_MANY`; a submission across regions makes
-three events, and each message to the broker costs about a millisecond). If the broker is down the
-row stays undelivered and `events_sweep` (Celery beat, every 30 s) queues it again once it
-is older than a minute.
+three events, and each message to the broker costs about a millisecond). With
+`settings.OUTBOX_PUBLISH_THREAD` (the default in production) that message is sent by a thread of
+the process (`Publisher`), not by the request that committed: the writer's answer does not wait
+for the broker, and under load the events of several transactions share one message. If the
+broker is down, or the process ends before the thread has sent what it was given, the row stays
+undelivered and `events_sweep` (Celery beat, every 30 s) queues it again once it is older than
+a minute.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
+import os
+import queue
+import threading
+import time
 from functools import partial
 from typing import Any
 
@@ -26,6 +35,7 @@ from django.utils.module_loading import import_string
 
 from . import audit
 from .audit import _jsonable
+from .core import prepared
 from .models import Event
 
 log = logging.getLogger(__name__)
@@ -55,7 +65,7 @@ def emit(
         payload=payload,
         occurred_at=occurred_at,
     )
-    row.save(force_insert=True)
+    prepared.insert([row])
     _batch_add(row.pk)
     return row
 
@@ -64,7 +74,7 @@ def emit_many(events: list[dict[str, Any] | Event]) -> list[Event]:
     """Write several event rows in one INSERT, queued like emit()'s; each given as emit()'s
     arguments or as an unsaved row made by event()."""
     rows = [e if isinstance(e, Event) else event(**e) for e in events]
-    rows = Event.objects.bulk_create(rows) if rows else []
+    rows = prepared.insert(rows)
     for row in rows:
         _batch_add(row.pk)
     return rows
@@ -133,13 +143,21 @@ MAX_BATCH = 500
 def dispatch_many(event_ids) -> bool:
     """Queue delivery of several events in one message through settings.OUTBOX_DISPATCH_MANY
     (one at a time through OUTBOX_DISPATCH when it is not set); False (and a warning) when they
-    could not be queued: the sweep re-dispatches them."""
+    could not be queued: the sweep re-dispatches them. With settings.OUTBOX_PUBLISH_THREAD the
+    message is left to the process's publisher thread (True: handed over)."""
     ids = [str(pk) for pk in event_ids]
+    if getattr(settings, "OUTBOX_PUBLISH_THREAD", False):
+        publisher.put(ids)
+        return True
+    return _send(ids)
+
+
+def _send(ids: list[str]) -> bool:
     if len(ids) == 1:
-        return dispatch(ids[0])
+        return _send_one(ids[0])
     path = getattr(settings, "OUTBOX_DISPATCH_MANY", "")
     if not path:
-        return all([dispatch(pk) for pk in ids])
+        return all([_send_one(pk) for pk in ids])
     try:
         import_string(path)(ids)
         return True
@@ -152,6 +170,13 @@ def dispatch(event_id) -> bool:
     """Queue delivery of one event through settings.OUTBOX_DISPATCH; False (and a warning)
     when it could not be queued (the broker is unreachable), True when there is no delivery
     to queue."""
+    if getattr(settings, "OUTBOX_PUBLISH_THREAD", False):
+        publisher.put([str(event_id)])
+        return True
+    return _send_one(event_id)
+
+
+def _send_one(event_id) -> bool:
     path = getattr(settings, "OUTBOX_DISPATCH", "")
     if not path:
         return True
@@ -182,9 +207,97 @@ def events_sweep(*, now: dt.datetime | None = None, batch_size: int = 500) -> li
         if ids:
             Event.objects.filter(pk__in=ids).update(dispatched_at=now)
     for event_id in ids:
-        if not dispatch(event_id):
+        if not _send_one(event_id):  # from the sweep's own task: no thread to hand them to
             break  # the broker is still down; the rest waits for the next sweep
     return [str(i) for i in ids]
+
+
+class Publisher:
+    """A thread of the process that sends the delivery messages of committed transactions
+    (settings.OUTBOX_PUBLISH_THREAD), so that a writer's answer does not wait for the broker.
+
+    `put` hands it the event ids of one transaction (a queue append, microseconds); the thread
+    sends what it has been given in one message (up to MAX_BATCH ids), after waiting LINGER for
+    more, so under load the events of several transactions share a message. Started on first
+    use in each process (a forked web worker gets its own); at exit it sends what is left, for
+    at most EXIT_WAIT seconds.
+    Ids that never reach the broker (the broker is down, the process is killed) stay
+    undelivered in the outbox, and `events_sweep` queues them again after SWEEP_AFTER."""
+
+    EXIT_WAIT = 5.0
+    LINGER = 0.01  # seconds a message waits for the events of transactions committing meanwhile
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pending = 0  # ids put and not yet sent (or given up on)
+        self._done = threading.Condition(self._lock)
+        self.messages = 0  # messages sent by this process (for the tests and the bench)
+
+    def put(self, ids: list[str]) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        with self._lock:
+            self._pending += len(ids)
+        self._queue.put(ids)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            # A forked child inherits the parent's queue but not its thread: a queue of its own.
+            self._queue, self._pending, self.messages = queue.SimpleQueue(), 0, 0
+            self._thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
+            self._thread.start()
+            self._pid = os.getpid()
+
+    def _run(self) -> None:
+        while True:
+            ids = self._queue.get()
+            stop = ids is None
+            batch = [] if stop else list(ids)
+            if not stop and self.LINGER:
+                time.sleep(self.LINGER)  # let the transactions committing meanwhile join this message
+            while len(batch) < MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                else:
+                    batch.extend(more)
+            if batch:
+                try:
+                    _send(batch)  # logs and leaves them to the sweep when the broker is down
+                except Exception:  # noqa: BLE001 - the thread must live on; the sweep retries
+                    log.warning("could not queue events %s; the sweep will retry", ", ".join(batch), exc_info=True)
+                with self._lock:
+                    self.messages += 1
+                    self._pending -= len(batch)
+                    self._done.notify_all()
+            if stop:
+                return
+
+    def flush(self, timeout: float = EXIT_WAIT) -> bool:
+        """Wait until everything put so far has been sent (or given up on); False on timeout."""
+        with self._lock:
+            if self._pid != os.getpid():
+                return True
+            return self._done.wait_for(lambda: self._pending <= 0, timeout=timeout)
+
+    def stop(self) -> None:
+        """Send what is left and end the thread (at exit)."""
+        if self._pid != os.getpid() or self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join(self.EXIT_WAIT)
+
+
+publisher = Publisher()
+atexit.register(publisher.stop)
 
 
 class Writes:

@@ -135,6 +135,22 @@ def visible_resources(user) -> QuerySet[Resource]:
     return qs.filter(cond)
 
 
+def sees_resource(user, resource: Resource) -> bool:
+    """`visible_resources` for one entry already read (a write reads the entry by its key and
+    asks this, instead of a query of its own: issue 16)."""
+    if is_admin(user):
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if resource.status in PUBLIC_RESOURCE_STATUSES:
+        return True
+    if not user.org_id:
+        return False
+    return resource.source_org_id == user.org_id or (
+        resource.authority_id == user.org_id and is_authority_officer(user)
+    )
+
+
 def visible_resource_filings(user) -> QuerySet[ResourceFiling]:
     """Filings of no-sharing entries: the authority they were filed with and the owner."""
     qs = ResourceFiling.objects.all()

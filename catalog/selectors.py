@@ -547,3 +547,15 @@ def revision_grant_impact(revision: Resource) -> list[dict[str, Any]]:
     ):
         rows.extend(answer or [])
     return rows
+
+
+_RESOURCE_BY_ID = prepared.CompiledGet(lambda pk: Resource.objects.filter(pk=pk))
+
+
+def resource_by_id(pk: int) -> Resource | None:
+    """One entry by its key, or None; the statement is compiled once (a request's creation
+    reads its entry so, and asks catalog.policies.sees_resource whether the caller sees it)."""
+    try:
+        return _RESOURCE_BY_ID.get(pk)
+    except Resource.DoesNotExist:
+        return None

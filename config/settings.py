@@ -129,14 +129,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
 elif "postgresql" in DATABASES["default"]["ENGINE"]:
-    # psycopg prepares a statement that a server-binding cursor (catalog.core.prepared: the
-    # catalog's list, search and facet statements) has run this many times; Django's own
-    # cursors bind on the client and never prepare. Empty: never (PgBouncer < 1.21 in
-    # transaction mode keeps no prepared statements).
+    # psycopg prepares a statement a connection has run this many times (the cursors bind on the
+    # server, below). Empty: never (PgBouncer < 1.21 in transaction mode keeps no prepared
+    # statements).
     _prepare_threshold = os.environ.get("DB_PREPARE_THRESHOLD", "2")
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         int(_prepare_threshold) if _prepare_threshold else None
     )
+    # Every statement binds its values on the server (Django's default writes them into the text
+    # on the client): psycopg turns no values into SQL literals, and PostgreSQL keeps the
+    # statements a connection repeats prepared (parsed and, once settled, planned). A write's
+    # ten statements cost the server about a third less (2.2 → 1.5 ms of CPU a write at 16
+    # clients, `make bench writes`: issue 16). DB_SERVER_BINDING=false: Django's default.
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env_bool("DB_SERVER_BINDING", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "catalog.User"
@@ -246,6 +251,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 OUTBOX_DISPATCH = "sharing.notify.events.dispatch"
 # …and all the events of one transaction at once to this one (one message to the broker).
 OUTBOX_DISPATCH_MANY = "sharing.notify.events.dispatch_many"
+# …from a thread of the web process (catalog.outbox.Publisher), so that a writer's answer does not
+# wait for the broker and, under load, several transactions share one message. Off where Celery
+# runs tasks eagerly (delivery then happens at commit, in the writer's thread).
+OUTBOX_PUBLISH_THREAD = env_bool("OUTBOX_PUBLISH_THREAD", default=not CELERY_TASK_ALWAYS_EAGER)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -22,6 +22,7 @@ from catalog import audit, outbox
 from catalog import calendar as wcal
 from catalog import services as catalog_services
 from catalog.choices import DeadlineKind, OrgKind, ResourceStatus, Role, SharingMethod, SharingType
+from catalog.core import prepared
 from catalog.core.errors import Forbidden, InvalidTransition, RuleViolation
 from catalog.core.prepared import CompiledGet
 from catalog.directory.selectors import common_authority, region_subtree_ids, reviewing_authority
@@ -470,6 +471,17 @@ def request_delete(*, actor, request: SharingRequest) -> None:
     req.delete()
 
 
+# The data authorities of a region and of the region above it (Art. 25), in one statement
+# compiled once.
+_AUTHORITIES_FOR_FILING = CompiledGet(
+    lambda region: (
+        Organization.objects.filter(kind=OrgKind.AUTHORITY)
+        .filter(Q(region_id=region) | Q(region_id=Subquery(Region.objects.filter(pk=region).values("parent_id")[:1])))
+        .order_by("id")
+    )
+)
+
+
 def _file_cross_region(
     req: SharingRequest, actor, writes: outbox.Writes | None = None, *, first: bool = False
 ) -> list[RequestFiling]:
@@ -480,14 +492,13 @@ def _file_cross_region(
     requester_region = req.requester_org.region
     if requester_region.pk == req.source_org.region_id:
         return []
-    regions = [requester_region.pk] + ([requester_region.parent_id] if requester_region.parent_id else [])
-    # Those not filed yet (a resubmission or a transfer may find some; a first submission
-    # finds none): the request's row is locked, so nobody files them meanwhile; one INSERT.
-    authorities = Organization.objects.filter(kind=OrgKind.AUTHORITY, region_id__in=regions)
+    authorities = _AUTHORITIES_FOR_FILING.all(requester_region.pk)
     if not first:
-        authorities = authorities.exclude(Exists(RequestFiling.objects.filter(request=req, authority=OuterRef("pk"))))
-    new = [RequestFiling(request=req, authority=authority) for authority in authorities]
-    filings = RequestFiling.objects.bulk_create(new) if new else []
+        # Those not filed yet (a resubmission or a transfer may find some; a first submission
+        # finds none): the request's row is locked, so nobody files them meanwhile.
+        filed = set(RequestFiling.objects.filter(request=req).values_list("authority_id", flat=True))
+        authorities = [org for org in authorities if org.pk not in filed]
+    filings = prepared.insert([RequestFiling(request=req, authority=authority) for authority in authorities])
     with writes or outbox.Writes() as out:
         payload = _payload(req)
         for f in filings:

@@ -30,3 +30,7 @@ def _own_redis_db_per_worker() -> None:
 _own_redis_db_per_worker()
 
 from config.settings import *  # noqa: E402, F403
+
+# Events are queued at commit in the writer's thread (the tests' eager Celery delivers them there
+# and then); tests/catalog/test_outbox_publisher.py turns the publisher thread on for itself.
+OUTBOX_PUBLISH_THREAD = False

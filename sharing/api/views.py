@@ -10,8 +10,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from catalog import policies as catalog_policies
+from catalog import selectors as catalog_selectors
 from catalog.api.base import PolicyViewSet
 from catalog.core.errors import NotVisible, RuleViolation
+from catalog.core.prepared import CompiledGet
 from catalog.models import Organization
 
 from .. import policies, selectors, services, timeline
@@ -81,6 +83,10 @@ WRITE_ACTIONS = frozenset(
     }
 )
 POLICY_COLUMNS = ("id", "kind", "status", "requester_org_id", "source_org_id", "resource_id")
+
+
+# A write's answer lists the request's filings: the statement is compiled once.
+_FILINGS = CompiledGet(lambda pk: RequestFiling.objects.select_related("authority").filter(request_id=pk))
 
 
 def _input(serializer_class, request, partial=False):
@@ -165,11 +171,11 @@ class SharingRequestViewSet(
         return self.get_paginated_response(self.get_serializer(rows.rows(page), many=True).data)
 
     def _resource(self, resource_id):
-        resource = (
-            catalog_policies.visible_resources(self.request.user)
-            .filter(pk=resource_id, revision_of__isnull=True)
-            .first()
-        )
+        resource = catalog_selectors.resource_by_id(resource_id)
+        if resource is not None and (
+            resource.revision_of_id is not None or not catalog_policies.sees_resource(self.request.user, resource)
+        ):
+            resource = None  # answered as one that does not exist
         if resource is None:
             raise RuleViolation(_("No published catalog entry with this id is visible to you."), field="resource")
         return resource
@@ -190,7 +196,7 @@ class SharingRequestViewSet(
         if req.status == RequestStatus.DRAFT and status_code == status.HTTP_201_CREATED:
             filings, latest_grant_id = [], None
         else:
-            filings = list(RequestFiling.objects.select_related("authority").filter(request_id=req.pk))
+            filings = _FILINGS.all(req.pk)
             if "latest_grant_id" in req.__dict__:  # read with the service's lock (sharing.services._lock)
                 latest_grant_id = req.latest_grant_id
             else:

@@ -27,7 +27,18 @@ def test_it_reads_the_row_its_related_rows_and_annotations(source_org, django_as
         get.get(2_000_000_000)
 
 
-def test_it_refuses_a_queryset_with_other_parameters(source_org):
-    get = CompiledGet(lambda pk: Organization.objects.filter(pk=pk, name=Value("x")))
-    with pytest.raises(ValueError, match="only parameter"):
+def test_it_refuses_a_queryset_without_the_key(source_org):
+    get = CompiledGet(lambda pk: Organization.objects.filter(name=Value("x")))
+    with pytest.raises(ValueError, match="key among its parameters"):
         get.get(source_org.pk)
+
+
+def test_other_parameters_are_constants_of_the_statement_and_the_key_may_come_twice(source_org, requester_org):
+    from django.db.models import Q
+
+    named = CompiledGet(lambda pk: Organization.objects.filter(pk=pk, name=source_org.name))
+    assert named.get(source_org.pk) == source_org
+    with pytest.raises(Organization.DoesNotExist):
+        named.get(requester_org.pk)  # not of that name
+    either = CompiledGet(lambda pk: Organization.objects.filter(Q(pk=pk) | Q(pk=pk + 0)).order_by("id"))
+    assert either.all(requester_org.pk) == [requester_org]
