@@ -68,6 +68,26 @@ def visible_requests(user) -> QuerySet[SharingRequest]:
     return qs.filter(cond).distinct() if is_authority_officer(user) else qs.filter(cond)
 
 
+def sees_request(user, req: SharingRequest) -> bool | None:
+    """`visible_requests` for one request already read (its institutions and status): True or
+    False where those decide it, None where only the database can tell (an authority officer:
+    the regions below the authority's and the filings). A write reads the request by its key
+    and asks this instead of running the visibility query (issue 16)."""
+    if _reads_everything(user):
+        return True
+    if not getattr(user, "org_id", None):
+        return False
+    if req.requester_org_id == user.org_id:
+        return True
+    if is_authority_officer(user):
+        return None
+    return (
+        req.source_org_id == user.org_id
+        and req.status not in NOT_LEFT_STATUSES
+        and (has_role(user, Role.APPROVER) or has_role(user, Role.CDO))
+    )
+
+
 def requests_to_decide(user) -> QuerySet[SharingRequest]:
     """An approver's queue: the open (submitted or approved) requests addressed to the
     approver's institution. A subset of `visible_requests(user)` (approvers see every

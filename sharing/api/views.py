@@ -2,6 +2,7 @@
 them), actions checked by the policy permission (403), writes through sharing.services."""
 
 from django.db.models import OuterRef, Prefetch, Subquery
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -13,6 +14,7 @@ from catalog import policies as catalog_policies
 from catalog import selectors as catalog_selectors
 from catalog.api.base import PolicyViewSet
 from catalog.core.errors import NotVisible, RuleViolation
+from catalog.core.ids import parse_id
 from catalog.core.prepared import CompiledGet
 from catalog.models import Organization
 
@@ -26,7 +28,7 @@ from ..filters import (
     ReturnConsentFilter,
     SharingRequestFilter,
 )
-from ..models import Grant, GrantChange, RequestFiling, due_expression
+from ..models import Grant, GrantChange, RequestFiling, SharingRequest, due_expression
 from . import rows
 from .serializers import (
     AnswerSerializer,
@@ -85,6 +87,8 @@ WRITE_ACTIONS = frozenset(
 POLICY_COLUMNS = ("id", "kind", "status", "requester_org_id", "source_org_id", "resource_id")
 
 
+# What a write reads before its service: the columns of the policy (catalog.policies.can).
+_POLICY_ROW = CompiledGet(lambda pk: SharingRequest.objects.only(*POLICY_COLUMNS).filter(pk=pk))
 # A write's answer lists the request's filings: the statement is compiled once.
 _FILINGS = CompiledGet(lambda pk: RequestFiling.objects.select_related("authority").filter(request_id=pk))
 
@@ -156,6 +160,29 @@ class SharingRequestViewSet(
         if self.action in WRITE_ACTIONS and not self.request.query_params:
             return queryset  # nothing to filter by: the filter set would only be built and checked
         return super().filter_queryset(queryset)
+
+    def get_object(self):
+        """For a write: the policy's columns read by key (a statement compiled once) and the
+        visibility asked of them (policies.sees_request); the visibility query runs only where
+        they cannot tell. A request the caller does not see is a 404, as a missing one."""
+        if self.action not in WRITE_ACTIONS or self.request.query_params:
+            return super().get_object()
+        user = self.request.user
+        pk = parse_id(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field))
+        try:
+            req = _POLICY_ROW.get(pk) if pk is not None else None
+        except SharingRequest.DoesNotExist:
+            req = None
+        if req is not None:
+            seen = policies.sees_request(user, req)
+            if seen is None:
+                seen = policies.visible_requests(user).filter(pk=pk).exists()
+            if not seen:
+                req = None
+        if req is None:
+            raise Http404
+        self.check_object_permissions(self.request, req)
+        return req
 
     def get_serializer_class(self):
         if self.action in ("create", "partial_update", "update"):
