@@ -180,7 +180,7 @@ def _save(req: SharingRequest) -> None:
         req.save()
         return
     changed = [name for name, value in read.items() if getattr(req, name) != value]
-    req.save(update_fields=[*changed, "updated_at"])
+    prepared.update(req, [*changed, "updated_at"])  # as save(update_fields=…), the statement made once
     req._as_read = {name: copy.copy(getattr(req, name)) for name in _COLUMNS}
 
 
