@@ -42,3 +42,19 @@ def test_other_parameters_are_constants_of_the_statement_and_the_key_may_come_tw
         named.get(requester_org.pk)  # not of that name
     either = CompiledGet(lambda pk: Organization.objects.filter(Q(pk=pk) | Q(pk=pk + 0)).order_by("id"))
     assert either.all(requester_org.pk) == [requester_org]
+
+
+def test_psycopg_caches_the_conversion_of_the_long_statements_of_the_write_path():
+    """The lock statement of a request is longer than psycopg's own 4 KiB limit for caching its
+    placeholder conversion; catalog.core.prepared raises that limit (a psycopg module constant:
+    this test notices when a psycopg upgrade renames it)."""
+    pytest.importorskip("psycopg")
+    from psycopg import _queries
+
+    from catalog.core import prepared
+    from sharing.services import WITH_SIGNOFF_POLICY, _lock_statement
+
+    assert _queries.MAX_CACHED_STATEMENT_LENGTH == prepared.LONGEST_CACHED_STATEMENT
+    queryset = _lock_statement(WITH_SIGNOFF_POLICY)._build(1)
+    sql, _params = queryset.query.get_compiler(using="default").as_sql()
+    assert 4096 < len(sql.encode()) <= prepared.LONGEST_CACHED_STATEMENT
