@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
@@ -5,6 +6,7 @@ from rest_framework import authentication, exceptions
 from catalog.directory import services as directory_services
 
 from ..core import context
+from ..core.security import COUNTED, FixedWindow, client_ip, key_rate_identity
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -22,7 +24,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(_("Malformed Authorization header: use 'Bearer <key>'."))
-        key = directory_services.api_key_authenticate(parts[1])
+        raw = parts[1]
+        hits = [] if COUNTED in request.META else _rate_windows(request, raw)
+        key, waits = directory_services.api_key_authenticate_counted(raw, hits)
+        if hits:
+            # Counted with the key's read, in one cache round trip: ApiThrottle reads the counts
+            # from here (as it does those of the grants check's fast path).
+            request.META[COUNTED] = (directory_services.api_key_hash(raw), waits)
         if key is None:
             raise exceptions.AuthenticationFailed(_("Invalid, expired or revoked API key."))
         context.current().api_key_prefix = key.prefix
@@ -30,6 +38,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'
+
+
+def _rate_windows(request, raw: str) -> list:
+    """ApiThrottle's windows for a request with API key `raw`: the key's and the address's."""
+    if not raw.startswith(directory_services.KEY_PREFIX) or len(raw) > 128:
+        return []  # not a key: refused without a lookup, and without counting
+    rates = settings.API_RATE_LIMITS
+    return [
+        (FixedWindow("key", rates["key"]), key_rate_identity(directory_services.api_key_hash(raw))),
+        (FixedWindow("ip", rates["ip"]), client_ip(request) or "unknown"),
+    ]
 
 
 class ApiKeySchema(OpenApiAuthenticationExtension):

@@ -5,6 +5,7 @@ transaction. Keyword-only arguments, `<entity>_<action>` names."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import secrets
@@ -23,6 +24,7 @@ from .. import audit, policies
 from ..choices import ApiKeyScope, OrgKind, RegionLevel
 from ..core import versioned_cache
 from ..core.errors import Forbidden, RuleViolation
+from ..core.security import read_and_hit
 from ..models import ApiKey, Organization, Region, User, UserRole
 
 REGION_FIELDS = ("code", "name", "level", "parent", "requires_signoff")
@@ -247,7 +249,8 @@ def user_update(*, actor, user: User, data: dict[str, Any]) -> User:
 KEY_PREFIX = "gdk_"
 
 
-def _hash_key(raw: str) -> str:
+def api_key_hash(raw: str) -> str:
+    """What is stored of a key, and what names it in the cache and in the rate limits."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -278,7 +281,7 @@ def api_key_create(
         raise Forbidden(_("Only administrators create keys with the gateway scope."))
     prefix = KEY_PREFIX + secrets.token_hex(4)
     raw = f"{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(user=user, name=name, prefix=prefix, key_hash=_hash_key(raw), scope=scope, expires_at=expires_at)
+    key = ApiKey(user=user, name=name, prefix=prefix, key_hash=api_key_hash(raw), scope=scope, expires_at=expires_at)
     _full_clean(key, exclude=["key_hash"])
     key.save()
     audit.record(
@@ -334,32 +337,77 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     user's roles or institution replaces (the signals in catalog.apps, `_set_roles`), so a
     revoked key, a deactivated user or a changed role is seen by the very next request while
     an unchanged key costs no query. Expiry is checked on every use."""
+    return api_key_authenticate_counted(raw, [])[0]
+
+
+def api_key_authenticate_counted(raw: str, hits: list) -> tuple[ApiKey | None, list[int | None]]:
+    """api_key_authenticate, counting the request in the rate-limit windows `hits` in the same
+    cache round trip (catalog.core.security.read_and_hit), and the waits those windows ask for.
+
+    Each process also keeps the keys it has read, with the version each was read under: while
+    the version in the cache is still that one (a version alone is read, not the entry), the
+    key comes from the process's memory, as a copy of its own for each request."""
     if not raw.startswith(KEY_PREFIX) or len(raw) > 128:
-        return None
-    key_hash = _hash_key(raw)
+        return None, [None] * len(hits)
+    key_hash = api_key_hash(raw)
     name = _api_key_auth_cache_name(key_hash)
+    version_key = versioned_cache.keys(name)[0]
+    found, waits = read_and_hit([version_key], hits)
+    version = found.get(version_key)
+    held = _HELD_KEYS.get(name)
+    if version is not None and held is not None and held[0] == version:
+        key = _own_copy(held[1])
+    else:
+        key, version = _api_key_from_cache_or_database(key_hash, name)
+        if key is None:
+            return None, waits
+        if version is not None:
+            if len(_HELD_KEYS) >= HELD_KEYS_MAX:
+                _HELD_KEYS.clear()
+            _HELD_KEYS[name] = (version, key)
+            key = _own_copy(key)
+    now = timezone.now()
+    if not key.is_usable(now) or not key.user.is_active:
+        return None, waits
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+        if version is not None:
+            versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
+            _HELD_KEYS[name] = (version, _own_copy(key))
+    return key, waits
+
+
+def _api_key_from_cache_or_database(key_hash: str, name: str) -> tuple[ApiKey | None, str | None]:
+    """The key from the shared cache under its current version, or read from the database
+    (and cached); with that version (None when the cache is down or has none yet)."""
     found = cache.get_many(versioned_cache.keys(name))
     key = versioned_cache.value(found, name)
     version = versioned_cache.current(found, name)  # read before the rows it may cache
     if key is versioned_cache.MISSING:
         key = _api_key_read(key_hash)
         if key is None:
-            return None  # an unknown key leaves nothing in the cache
+            return None, None  # an unknown key leaves nothing in the cache
         if version is None:
             # Made now, after the read, it could be paired with rows a change has just
             # replaced: the next request caches under it instead.
             versioned_cache.version(found, name)
         else:
             versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
-    now = timezone.now()
-    if not key.is_usable(now) or not key.user.is_active:
-        return None
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        key.last_used_at = now
-        if version is not None:
-            versioned_cache.store(name, version, key, API_KEY_CACHE_SECONDS)
-    return key
+    return key, version
+
+
+# The keys this process has read, by cache name: (version, key). Bounded: emptied when full.
+_HELD_KEYS: dict[str, tuple[str, ApiKey]] = {}
+HELD_KEYS_MAX = 2048
+
+
+def _own_copy(key: ApiKey) -> ApiKey:
+    """A copy of a held key, and of its user, for one request (which may set attributes on
+    them); the institution and roles are only read."""
+    mine = copy.copy(key)
+    mine.user = copy.copy(key.user)
+    return mine
 
 
 def _api_key_read(key_hash: str) -> ApiKey | None:
@@ -387,7 +435,7 @@ def _api_key_auth_cache_name(key_hash: str) -> str:
 
 
 def api_key_cache_name(raw: str) -> str:
-    return f"ak:{_hash_key(raw)}"
+    return f"ak:{api_key_hash(raw)}"
 
 
 def api_key_remember(key: ApiKey, version: str) -> None:

@@ -107,3 +107,24 @@ def test_one_formula_rule_for_every_spreadsheet():
         5,
         None,
     ]
+
+
+def test_a_request_with_a_key_is_counted_once_with_the_keys_read(api, requester, settings):
+    """The key's rate-limit windows are counted in the cache round trip that reads the key
+    (catalog.directory.authentication); the throttle then counts nothing more."""
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "key": "5/min", "ip": "1000/min"}
+    client = api(requester)
+    assert [client.get("/api/v1/me/").status_code for _ in range(6)] == [200] * 5 + [429]
+
+
+def test_attempts_with_a_wrong_key_count_against_the_address(api, requester, settings):
+    """Guessing keys from one address uses up that address's limit: each wrong key is refused
+    (401) and counted, so the address is throttled for its other callers too."""
+    from rest_framework.test import APIClient
+
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "ip": "3/min"}
+    guesser = APIClient()
+    guesser.credentials(HTTP_AUTHORIZATION="Bearer gdk_0000dead_" + "x" * 40)
+    assert [guesser.get("/api/v1/me/", REMOTE_ADDR="10.8.8.8").status_code for _ in range(3)] == [401] * 3
+    assert api(requester).get("/api/v1/me/", REMOTE_ADDR="10.8.8.8").status_code == 429
+    assert api(requester).get("/api/v1/me/", REMOTE_ADDR="10.8.8.9").status_code == 200

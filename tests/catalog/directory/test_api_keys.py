@@ -202,3 +202,30 @@ def test_the_cached_key_holds_no_password_hash(approver):
     name = f"aku:{hashlib.sha256(raw.encode()).hexdigest()}"
     cached = cache.get(f"e:{name}")[1]
     assert cached.user.username == "bob" and "password" not in cached.user.__dict__
+
+
+# Each process keeps the keys it has read with the version each was read under, and reads only
+# the version from the cache while it is unchanged (issue 16): changes are still seen at once.
+
+
+def test_a_key_held_by_the_process_is_dropped_by_the_next_change(approver, source_org):
+    key, raw = directory_services.api_key_create(actor=None, user=approver)
+    client = bearer(raw)
+    for _ in range(3):  # made the version, cached the key, then served it from the process
+        assert client.get("/api/v1/me/").json()["roles"] == ["approver"]
+    name = f"aku:{key.key_hash}"
+    assert name in directory_services._HELD_KEYS
+    directory_services.user_update(actor=None, user=approver, data={"roles": ["approver", "staff"]})
+    assert client.get("/api/v1/me/").json()["roles"] == ["approver", "staff"]
+    directory_services.api_key_revoke(actor=None, key=key)
+    assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_each_request_gets_a_copy_of_a_held_key_of_its_own(approver):
+    _key, raw = directory_services.api_key_create(actor=None, user=approver)
+    for _ in range(2):
+        directory_services.api_key_authenticate(raw)
+    first, second = directory_services.api_key_authenticate(raw), directory_services.api_key_authenticate(raw)
+    assert first.pk == second.pk and first is not second and first.user is not second.user
+    first.user.first_name = "changed by one request"
+    assert second.user.first_name != "changed by one request"
