@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 # psycopg turns a statement's %s placeholders into PostgreSQL's $1, $2… and caches the result
 # (128 statements), but not for statements longer than 4 KiB: it re-parses those on every call
@@ -43,20 +43,28 @@ def _cache_long_statements() -> None:
 _cache_long_statements()
 
 
+def _db():
+    """The default connection of this thread, looked up once by each call here: every attribute
+    read through django.db.connection looks it up again (~1 µs each, dozens a write)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 @contextmanager
-def cursor() -> Iterator:
-    """A cursor of the default connection, wrapped as Django wraps its own (query logging,
-    execute wrappers), that binds parameters on the server when the database is PostgreSQL."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cur:
+def cursor(db=None) -> Iterator:
+    """A cursor of the default connection (or of `db`), wrapped as Django wraps its own (query
+    logging, execute wrappers), that binds parameters on the server when the database is
+    PostgreSQL."""
+    db = db or _db()
+    if db.vendor != "postgresql":
+        with db.cursor() as cur:
             yield cur
         return
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = ServerBindingCursor(connection.connection)
-    wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = ServerBindingCursor(db.connection)
+    wrapped = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
     with wrapped as cur:
         yield cur
 
@@ -85,7 +93,7 @@ class CompiledGet:
     def get(self, pk):
         """The instance with primary key `pk` (DoesNotExist when there is none)."""
         plan = self._plan_here()
-        with cursor() as cur:
+        with cursor(_db()) as cur:
             cur.execute(plan[0], plan[1](pk))
             row = cur.fetchone()
         if row is None:
@@ -97,16 +105,16 @@ class CompiledGet:
         """Every instance the queryset built with `key` finds (a queryset of rows by a foreign
         key, say), in its order."""
         plan = self._plan_here()
-        with cursor() as cur:
+        with cursor(_db()) as cur:
             cur.execute(plan[0], plan[1](key))
             rows = cur.fetchall()
         return [self._instance(plan, row) for row in rows]
 
     def _plan_here(self) -> tuple:
         plans = self._local.__dict__.setdefault("plans", {})
-        plan = plans.get(connection.alias)
+        plan = plans.get(DEFAULT_DB_ALIAS)
         if plan is None:
-            plan = plans[connection.alias] = self._plan()
+            plan = plans[DEFAULT_DB_ALIAS] = self._plan()
         return plan
 
     @staticmethod
@@ -114,7 +122,7 @@ class CompiledGet:
         _sql, _bind, model, init_list, start, end, populators, annotations, converters, compiler = plan
         if converters:
             row = next(iter(compiler.apply_converters([row], converters)))
-        obj = model.from_db(connection.alias, init_list, row[start:end])
+        obj = model.from_db(DEFAULT_DB_ALIAS, init_list, row[start:end])
         for populator in populators:
             populator.populate(row, obj)
         for name, position in annotations.items():
@@ -127,7 +135,7 @@ class CompiledGet:
         from django.db.models.query import get_related_populators
 
         queryset = self._build(self._PROBE)
-        compiler = queryset.query.get_compiler(using=connection.alias)
+        compiler = queryset.query.get_compiler(using=DEFAULT_DB_ALIAS)
         sql, params = compiler.as_sql()
         params = list(params)
         places = [i for i, value in enumerate(params) if value == self._PROBE]
@@ -138,7 +146,7 @@ class CompiledGet:
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, connection.alias)
+        populators = get_related_populators(klass_info, select, DEFAULT_DB_ALIAS)
         converters = compiler.get_converters([column[0] for column in select[0 : compiler.col_count]])
         return (
             sql,
@@ -175,30 +183,30 @@ def insert(objs: list) -> list:
     row and the event of each write: issue 16)."""
     if not objs:
         return objs
-    model = type(objs[0])
-    if not connection.features.can_return_rows_from_bulk_insert:
+    model, db = type(objs[0]), _db()
+    if not db.features.can_return_rows_from_bulk_insert:
         return model._default_manager.bulk_create(objs)
-    key = (model, len(objs), connection.alias)
+    key = (model, len(objs), db.vendor)
     plan = _INSERTS.get(key)
     if plan is None:
-        plan = _INSERTS[key] = _insert_plan(model, len(objs))
+        plan = _INSERTS[key] = _insert_plan(db, model, len(objs))
     sql, fields, returning = plan
-    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields]
-    with cursor() as cur:
+    params = [field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objs for field in fields]
+    with cursor(db) as cur:
         cur.execute(sql, params)
         if returning is not None:
             for obj, row in zip(objs, cur.fetchall(), strict=True):
                 setattr(obj, returning.attname, row[0])
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = DEFAULT_DB_ALIAS
     return objs
 
 
-def _insert_plan(model, rows: int) -> tuple:
+def _insert_plan(db, model, rows: int) -> tuple:
     from django.db.models.fields import AutoFieldMixin
 
-    opts, quote = model._meta, connection.ops.quote_name
+    opts, quote = model._meta, db.ops.quote_name
     pk = opts.pk
     returning = pk if isinstance(pk, AutoFieldMixin) else None
     fields = [f for f in opts.concrete_fields if f is not returning]
@@ -217,22 +225,22 @@ def update(obj, fields: list[str]) -> None:
     """`obj.save(update_fields=fields)` for a row read from the database, with the statement's
     text made once per model and set of columns (no signals: for models that have none). An
     `auto_now` field among them takes the time now, as save() gives it."""
-    model = type(obj)
-    key = (model, tuple(fields), connection.alias)
+    model, db = type(obj), _db()
+    key = (model, tuple(fields), db.vendor)
     plan = _UPDATES.get(key)
     if plan is None:
-        plan = _UPDATES[key] = _update_plan(model, fields)
+        plan = _UPDATES[key] = _update_plan(db, model, fields)
     sql, targets, pk = plan
-    params = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in targets]
-    params.append(pk.get_db_prep_value(obj.pk, connection))
-    with cursor() as cur:
+    params = [field.get_db_prep_save(field.pre_save(obj, False), db) for field in targets]
+    params.append(pk.get_db_prep_value(obj.pk, db))
+    with cursor(db) as cur:
         cur.execute(sql, params)
         if cur.rowcount != 1:
             raise model.DoesNotExist(f"{model._meta.object_name} {obj.pk} was not there to update.")
 
 
-def _update_plan(model, fields: list[str]) -> tuple:
-    opts, quote = model._meta, connection.ops.quote_name
+def _update_plan(db, model, fields: list[str]) -> tuple:
+    opts, quote = model._meta, db.ops.quote_name
     targets = [opts.get_field(name) for name in fields]
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in targets)
     sql = f"UPDATE {quote(opts.db_table)} SET {assignments} WHERE {quote(opts.pk.column)} = %s"  # noqa: S608 - values are parameters
