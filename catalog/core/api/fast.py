@@ -41,20 +41,38 @@ class FastReadMixin:
     for the approver's queue) unless one of them has to be read through DRF."""
 
     _fast_recipes: dict[type, list[tuple[str, str, Any]]] = {}
+    # Per class: the readers that need nothing of the instance (None where one does).
+    _fast_readers: dict[type, list[Callable | None]] = {}
 
     def to_representation(self, instance):
         plan = self.__dict__.get("_fast_plan")
         if plan is None:
-            plan = self._fast_plan = [(name, self._reader(name, kind, arg)) for name, kind, arg in self._recipes()]
-        self._fast_tz = timezone.get_current_timezone()
+            plan = self._fast_plan = self._plan()
+        tz = timezone.get_current_timezone()
         out = {}
         for name, read in plan:
-            value = read(instance)
+            value = read(instance, tz)
             if value is not _SKIP:
                 out[name] = value
         return out
 
-    def _recipes(self) -> list[tuple[str, str, Any]]:
+    def _plan(self) -> list[tuple[str, Callable]]:
+        """(field name, reader(obj, time zone)) for each field. A serializer of one object (a
+        write's answer) reads as many fields as it plans: the readers that depend on nothing of
+        the instance are made once per class."""
+        recipes, per_class = self._recipes()
+        cls = type(self)
+        static = FastReadMixin._fast_readers.get(cls) if per_class else None
+        if static is None:
+            static = [_static_reader(kind, arg) for _name, kind, arg in recipes]
+            if per_class:
+                FastReadMixin._fast_readers[cls] = static
+        return [
+            (name, read if read is not None else self._reader(name, kind, arg))
+            for (name, kind, arg), read in zip(recipes, static, strict=True)
+        ]
+
+    def _recipes(self) -> tuple[list[tuple[str, str, Any]], bool]:
         cls = type(self)
         per_class = cls.get_fields is serializers.ModelSerializer.get_fields
         recipes = FastReadMixin._fast_recipes.get(cls) if per_class else None
@@ -62,7 +80,7 @@ class FastReadMixin:
             recipes = [(field.field_name, *self._recipe(field)) for field in self._readable_fields]
             if per_class:
                 FastReadMixin._fast_recipes[cls] = recipes
-        return recipes
+        return recipes, per_class
 
     def _recipe(self, field) -> tuple[str, Any]:
         """How to read `field`: (kind, argument), from the field's type and its model field."""
@@ -101,30 +119,15 @@ class FastReadMixin:
             return "list", source
         return "drf", None
 
-    def _reader(self, name: str, kind: str, arg: Any) -> Callable[[Any], Any]:
-        if kind == "attr":
-            return lambda obj: getattr(obj, arg)
-        if kind == "str":
-            return lambda obj: str(value) if (value := getattr(obj, arg)) is not None else None
-        if kind == "date":
-            return lambda obj: value.isoformat() if (value := getattr(obj, arg)) else None
-        if kind == "datetime":
-            return self._datetime_reader(name, arg)
+    def _reader(self, name: str, kind: str, arg: Any) -> Callable[[Any, Any], Any]:
+        """The reader of a field that needs this serializer (the others: _static_reader)."""
         if kind == "method":
             method = getattr(self, arg)
-            return lambda obj: method(obj)
-        if kind == "path":
-
-            def read(obj):
-                for attr in arg:
-                    obj = getattr(obj, attr)
-                return None if obj is None else str(obj)
-
-            return read
+            return lambda obj, _tz: method(obj)
         field = self._bound_field(name)
         if kind == "list":
-            return lambda obj: field.to_representation(prefetched(obj, arg))
-        return lambda obj: _drf_read(field, obj)
+            return lambda obj, _tz: field.to_representation(prefetched(obj, arg))
+        return lambda obj, _tz: _drf_read(field, obj)
 
     def _bound_field(self, name: str):
         """The field `name` bound to this serializer: a declared one alone, as get_fields would
@@ -135,17 +138,42 @@ class FastReadMixin:
             return field
         return self.fields[name]
 
-    def _datetime_reader(self, name: str, source: str) -> Callable[[Any], Any]:
-        def read(obj):
-            value = getattr(obj, source)
-            if value is None:
-                return None
-            if not (isinstance(value, dt.datetime) and timezone.is_aware(value)):
-                return self.fields[name].to_representation(value)
-            text = value.astimezone(self._fast_tz).isoformat()
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+def _static_reader(kind: str, arg: Any) -> Callable[[Any, Any], Any] | None:
+    """A reader(obj, time zone) that needs nothing of the serializer, or None."""
+    if kind == "attr":
+        return lambda obj, _tz: getattr(obj, arg)
+    if kind == "str":
+        return lambda obj, _tz: str(value) if (value := getattr(obj, arg)) is not None else None
+    if kind == "date":
+        return lambda obj, _tz: value.isoformat() if (value := getattr(obj, arg)) else None
+    if kind == "datetime":
+        return _datetime_reader(arg)
+    if kind == "path":
+
+        def read(obj, _tz):
+            for attr in arg:
+                obj = getattr(obj, attr)
+            return None if obj is None else str(obj)
 
         return read
+    return None
+
+
+_DATETIME = drf_fields.DateTimeField()  # the recipe's fields: ISO 8601, no time zone of their own
+
+
+def _datetime_reader(source: str) -> Callable[[Any, Any], Any]:
+    def read(obj, tz):
+        value = getattr(obj, source)
+        if value is None:
+            return None
+        if not (isinstance(value, dt.datetime) and timezone.is_aware(value)):
+            return _DATETIME.to_representation(value)
+        text = value.astimezone(tz).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return read
 
 
 # to_representation methods that return a model value as it is (text as str).
