@@ -26,7 +26,7 @@ from catalog.core import prepared
 from catalog.core.errors import Forbidden, InvalidTransition, RuleViolation
 from catalog.core.prepared import CompiledGet
 from catalog.directory.selectors import common_authority, region_subtree_ids, reviewing_authority
-from catalog.models import Organization, Region, Resource, SourceConflict
+from catalog.models import Organization, Region, Resource, ResourceItem, SourceConflict
 
 from .choices import (
     DISPUTE_STAGE_ORDER,
@@ -310,6 +310,12 @@ def _region_codes_upward(region: Region) -> set[str]:
 # --- rules at creation and submission --------------------------------------------------
 
 
+# The item codes of an entry (a request's creation and submission check the items asked for).
+_ITEM_CODES = prepared.CompiledRows(
+    lambda pk: ResourceItem.objects.filter(resource_id=pk).order_by().values_list("code")
+)
+
+
 def check_request_rules(
     *,
     kind: str,
@@ -334,7 +340,7 @@ def check_request_rules(
     if prefetched is not None:
         known = {i.code for i in prefetched}
     else:
-        known = set(resource.items.order_by().values_list("code", flat=True))
+        known = {code for (code,) in _ITEM_CODES.rows(resource.pk)}
     unknown = [code for code in items if code not in known]
     if unknown:
         raise RuleViolation(
@@ -432,7 +438,7 @@ def request_create(
     )
     req.items = items
     req.full_clean(exclude=["created_by", "renewal_of", "resource", "requester_org", "source_org"])
-    req.save()
+    prepared.insert([req])  # as save(): an INSERT whose text is made once (no save signals here)
     _record(req, actor=actor, action="create", before=None, event_type=None)
     if submit:
         req = _submit(actor=actor, request=req, now=timezone.now())  # in this transaction, no savepoint

@@ -162,6 +162,33 @@ class CompiledGet:
         )
 
 
+class CompiledRows:
+    """A values_list queryset by one key (`build(key)`, as CompiledGet's), compiled once per
+    thread; `rows(key)` gives its rows as tuples."""
+
+    def __init__(self, build):
+        self._build = build
+        self._local = threading.local()
+
+    def rows(self, key) -> list[tuple]:
+        plan = self._local.__dict__.get("plan")
+        if plan is None:
+            plan = self._local.plan = self._plan()
+        sql, bind = plan
+        with cursor(_db()) as cur:
+            cur.execute(sql, bind(key))
+            return cur.fetchall()
+
+    def _plan(self) -> tuple:
+        probe = CompiledGet._PROBE
+        sql, params = self._build(probe).query.get_compiler(using=DEFAULT_DB_ALIAS).as_sql()
+        params = list(params)
+        places = [i for i, value in enumerate(params) if value == probe]
+        if not places:
+            raise ValueError(f"CompiledRows needs a queryset with the key among its parameters, not {params!r}")
+        return sql, (_alone if len(params) == 1 else partial(_in_place, params, places))
+
+
 def _alone(key) -> tuple:
     return (key,)
 
