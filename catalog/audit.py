@@ -50,7 +50,12 @@ heads_log = logging.getLogger("gdpd.audit.heads")
 log = logging.getLogger(__name__)
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most values of a snapshot or payload: as they are, at once
+        return value
     if isinstance(value, models.Model):
         return value.pk
     if isinstance(value, (dt.datetime, dt.date, dt.time)):

@@ -166,8 +166,21 @@ def _lock(req: SharingRequest, related: tuple[str, ...] = WITH_PARTIES) -> Shari
     if statement is None:
         statement = _LOCKS[related] = _lock_statement(related)
     req = statement.get(req.pk)
-    req._as_read = {name: copy.copy(getattr(req, name)) for name in _COLUMNS}  # for _save
+    req._as_read = _as_read(req)  # for _save
     return req
+
+
+_IMMUTABLE = frozenset({str, int, bool, type(None), dt.datetime, dt.date})
+
+
+def _as_read(req: SharingRequest) -> dict[str, Any]:
+    """The request's column values as they are now (lists and dicts copied), for _save to
+    compare with."""
+    out = {}
+    for name in _COLUMNS:
+        value = getattr(req, name)
+        out[name] = value if type(value) in _IMMUTABLE else copy.copy(value)
+    return out
 
 
 _COLUMNS = tuple(f.attname for f in SharingRequest._meta.concrete_fields if not f.primary_key)
@@ -181,7 +194,7 @@ def _save(req: SharingRequest) -> None:
         return
     changed = [name for name, value in read.items() if getattr(req, name) != value]
     prepared.update(req, [*changed, "updated_at"])  # as save(update_fields=…), the statement made once
-    req._as_read = {name: copy.copy(getattr(req, name)) for name in _COLUMNS}
+    req._as_read = _as_read(req)
 
 
 def request_allows(req: SharingRequest, action: str) -> bool:
