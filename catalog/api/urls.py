@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .routers import by_prefix
 from .views import audit, calendar, directory, resources
 
 router = SimpleRouter()
@@ -23,8 +24,8 @@ urlpatterns = [
     path("me/", directory.MeView.as_view(), name="me"),
     path("ping/", directory.PingView.as_view(), name="ping"),
     path("calendar/add-working-days/", calendar.AddWorkingDaysView.as_view(), name="add-working-days"),
-    *router.urls,
+    *by_prefix(router),
 ]
 
 # The entry endpoints come after the notification ones in the API (config/urls.py), as they did.
-resource_urlpatterns = resource_router.urls
+resource_urlpatterns = by_prefix(resource_router)

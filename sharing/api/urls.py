@@ -1,5 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
+from catalog.api.routers import by_prefix
+
 from . import demands, objections, views
 
 router = SimpleRouter()
@@ -13,4 +15,4 @@ router.register("objections", objections.ObjectionViewSet, basename="objection")
 
 router.register("demands", demands.DemandViewSet, basename="demand")
 
-urlpatterns = router.urls
+urlpatterns = by_prefix(router)

@@ -1,6 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from catalog.api.routers import by_prefix
+
 from . import views
 
 router = SimpleRouter()
@@ -9,5 +11,5 @@ router.register("webhooks", views.WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("notifications/preferences/", views.NotificationPreferencesView.as_view(), name="notification-preferences"),
-    *router.urls,
+    *by_prefix(router),
 ]
