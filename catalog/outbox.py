@@ -226,8 +226,9 @@ class Publisher:
 
     EXIT_WAIT = 5.0
     # Seconds a message waits for the events of transactions committing meanwhile: at a busy
-    # hour a message (about a millisecond of the process's time) carries several transactions.
-    LINGER = 0.05
+    # hour a message (1–2 ms of the process's time: Celery builds it, kombu makes a Redis client
+    # for it) carries several transactions. A notification leaves a tenth of a second later.
+    LINGER = 0.1
 
     def __init__(self):
         self._lock = threading.Lock()

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from catalog import calendar as wcal
 from catalog.choices import Network
-from catalog.core.api.fast import FastReadMixin, prefetched
+from catalog.core.api.fast import FastReadMixin, ThreadFieldsMixin, prefetched
 from catalog.models import Event, Organization
 from catalog.validators import standard_code
 
@@ -212,7 +212,7 @@ class SharingRequestSerializer(FastReadMixin, serializers.ModelSerializer):
         return grants[-1].pk if grants else None
 
 
-class SharingRequestWriteSerializer(serializers.Serializer):
+class SharingRequestWriteSerializer(ThreadFieldsMixin, serializers.Serializer):
     """POST (create) and PATCH (a draft or a returned request)."""
 
     kind = serializers.ChoiceField(choices=RequestKind.choices, default=RequestKind.SHARING)
@@ -235,14 +235,14 @@ class SharingRequestWriteSerializer(serializers.Serializer):
     submit = serializers.BooleanField(default=False, help_text=_("Submit at once instead of saving a draft"))
 
 
-class ApproveSerializer(serializers.Serializer):
+class ApproveSerializer(ThreadFieldsMixin, serializers.Serializer):
     approved_items = serializers.ListField(child=StandardCodeField(max_length=64), required=False, allow_empty=False)
     approved_until = serializers.DateField(required=False)
     conditions = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(ThreadFieldsMixin, serializers.Serializer):
     decision_basis = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
@@ -292,7 +292,7 @@ class ReturnConsentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RequestCommentSerializer(serializers.Serializer):
+class RequestCommentSerializer(ThreadFieldsMixin, serializers.Serializer):
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
@@ -301,7 +301,7 @@ class TransferSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
-class FulfilSerializer(serializers.Serializer):
+class FulfilSerializer(ThreadFieldsMixin, serializers.Serializer):
     delivery_method = serializers.ChoiceField(choices=DeliveryMethod.choices)
     delivery_note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
