@@ -237,7 +237,6 @@ class Publisher:
         self._thread: threading.Thread | None = None
         self._pending = 0  # ids put and not yet sent (or given up on)
         self._done = threading.Condition(self._lock)
-        self.messages = 0  # messages sent by this process (for the tests and the bench)
 
     def put(self, ids: list[str]) -> None:
         if self._pid != os.getpid():
@@ -251,7 +250,7 @@ class Publisher:
             if self._pid == os.getpid():
                 return
             # A forked child inherits the parent's queue but not its thread: a queue of its own.
-            self._queue, self._pending, self.messages = queue.SimpleQueue(), 0, 0
+            self._queue, self._pending = queue.SimpleQueue(), 0
             self._thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
             self._thread.start()
             self._pid = os.getpid()
@@ -278,7 +277,6 @@ class Publisher:
                 except Exception:  # noqa: BLE001 - the thread must live on; the sweep retries
                     log.warning("could not queue events %s; the sweep will retry", ", ".join(batch), exc_info=True)
                 with self._lock:
-                    self.messages += 1
                     self._pending -= len(batch)
                     self._done.notify_all()
             if stop:
