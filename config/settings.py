@@ -129,19 +129,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
 elif "postgresql" in DATABASES["default"]["ENGINE"]:
-    # psycopg prepares a statement a connection has run this many times (the cursors bind on the
-    # server, below). Empty: never (PgBouncer < 1.21 in transaction mode keeps no prepared
-    # statements).
+    # psycopg prepares a statement that a server-binding cursor (catalog.core.prepared: the
+    # catalog's list, search and facet statements and the statements of the write path) has run
+    # this many times. Django's own cursors bind on the client: bound on the server, a statement
+    # PostgreSQL has prepared may be given a generic plan, and a generic plan cannot use a partial
+    # index whose condition a parameter decides (the approver's queue took 245 ms instead of 20).
+    # Empty: never (PgBouncer < 1.21 in transaction mode keeps no prepared statements).
     _prepare_threshold = os.environ.get("DB_PREPARE_THRESHOLD", "2")
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         int(_prepare_threshold) if _prepare_threshold else None
     )
-    # Every statement binds its values on the server (Django's default writes them into the text
-    # on the client): psycopg turns no values into SQL literals, and PostgreSQL keeps the
-    # statements a connection repeats prepared (parsed and, once settled, planned). A write's
-    # ten statements cost the server about a third less (2.2 → 1.5 ms of CPU a write at 16
-    # clients, `make bench writes`: issue 16). DB_SERVER_BINDING=false: Django's default.
-    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env_bool("DB_SERVER_BINDING", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "catalog.User"

@@ -1,13 +1,17 @@
 """Statements compiled once: the catalog's hot reads (the list, search and facet statements of
-catalog.selectors) and the reads and INSERTs of every write (`CompiledGet`, `insert`).
+catalog.selectors) and the reads and writes of every workflow step (`CompiledGet`,
+`CompiledRows`, `insert`, `update`).
 
 Django compiles a queryset's SQL each time it runs it, a large part of a short statement's cost
-in Python. The database binds values on the server (config.settings: server_side_binding), so
-the same text comes back with the values apart; psycopg prepares a statement a connection has
-run `prepare_threshold` times (DB_PREPARE_THRESHOLD in config.settings) and PostgreSQL skips the
-parsing and, once it has settled on a generic plan, the planning (1–3 ms for the catalog's page
-and facet statements). Statements written for it give their values as parameters, their types by
-casts or by the columns they are compared with.
+in Python, and binds the values into the text on the client, so PostgreSQL parses, analyses and
+plans every statement anew. These statements are made once and run through a cursor that binds
+on the server: the same text comes back with the values apart, psycopg prepares a statement a
+connection has run `prepare_threshold` times (DB_PREPARE_THRESHOLD in config.settings), and
+PostgreSQL skips the parsing and, once it has settled on a generic plan, the planning (1–3 ms
+for the catalog's page and facet statements). Only statements written for it bind so: a generic
+plan cannot use a partial index whose condition a parameter decides (status = $1), so a
+statement that relies on one keeps its condition's values in its text. They give their values
+as parameters, their types by casts or by the columns they are compared with.
 
 Connection poolers in transaction mode (PgBouncer before 1.21) do not keep prepared
 statements: set DB_PREPARE_THRESHOLD to an empty value there.

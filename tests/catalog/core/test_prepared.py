@@ -58,3 +58,12 @@ def test_psycopg_caches_the_conversion_of_the_long_statements_of_the_write_path(
     queryset = _lock_statement(WITH_SIGNOFF_POLICY)._build(1)
     sql, _params = queryset.query.get_compiler(using="default").as_sql()
     assert 4096 < len(sql.encode()) <= prepared.LONGEST_CACHED_STATEMENT
+
+
+def test_django_statements_keep_binding_on_the_client():
+    """Only the statements written for it bind on the server: bound there, a prepared statement
+    may get a generic plan, which cannot use a partial index whose condition is a parameter (the
+    approver's queue over req_src_due_idx went from 20 to 245 ms in `make bench sharing`)."""
+    from django.db import connection
+
+    assert not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
