@@ -137,19 +137,11 @@ class CompiledGet:
             setattr(obj, name, row[position])
         return obj
 
-    _PROBE = 2_147_000_001  # a key no table holds, to find the key's place among the parameters
-
     def _plan(self) -> tuple:
         from django.db.models.query import get_related_populators
 
-        queryset = self._build(self._PROBE)
-        compiler = queryset.query.get_compiler(using=DEFAULT_DB_ALIAS)
-        sql, params = compiler.as_sql()
-        params = list(params)
-        places = [i for i, value in enumerate(params) if value == self._PROBE]
-        if not places:
-            raise ValueError(f"CompiledGet needs a queryset with the key among its parameters, not {params!r}")
-        bind = _alone if len(params) == 1 else partial(_in_place, params, places)
+        compiler = self._build(_PROBE).query.get_compiler(using=DEFAULT_DB_ALIAS)
+        sql, bind = _compiled(compiler, type(self).__name__)
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
@@ -188,13 +180,21 @@ class CompiledRows:
             return cur.fetchall()
 
     def _plan(self) -> tuple:
-        probe = CompiledGet._PROBE
-        sql, params = self._build(probe).query.get_compiler(using=DEFAULT_DB_ALIAS).as_sql()
-        params = list(params)
-        places = [i for i, value in enumerate(params) if value == probe]
-        if not places:
-            raise ValueError(f"CompiledRows needs a queryset with the key among its parameters, not {params!r}")
-        return sql, (_alone if len(params) == 1 else partial(_in_place, params, places))
+        return _compiled(self._build(_PROBE).query.get_compiler(using=DEFAULT_DB_ALIAS), type(self).__name__)
+
+
+_PROBE = 2_147_000_001  # a key no table holds, to find the key's place among the parameters
+
+
+def _compiled(compiler, what: str) -> tuple:
+    """The SQL of a queryset built with _PROBE as its key, and bind(key): its parameters with
+    the key in each place the probe took (the others are constants of the statement)."""
+    sql, params = compiler.as_sql()
+    params = list(params)
+    places = [i for i, value in enumerate(params) if value == _PROBE]
+    if not places:
+        raise ValueError(f"{what} needs a queryset with the key among its parameters, not {params!r}")
+    return sql, (_alone if len(params) == 1 else partial(_in_place, params, places))
 
 
 def _alone(key) -> tuple:
