@@ -43,8 +43,7 @@ from catalog.core.security import (
     COUNTED,
     MAX_REQUEST_TARGET_BYTES,
     PERMISSIONS_POLICY,
-    FixedWindow,
-    key_rate_identity,
+    key_windows,
     read_and_hit,
     request_target_length,
 )
@@ -182,11 +181,6 @@ def _host_allowed(environ) -> bool:
     return bool(domain) and validate_host(domain, allowed)
 
 
-@functools.lru_cache(maxsize=16)
-def _window(scope: str, rate: str) -> FixedWindow:
-    return FixedWindow(scope, rate)
-
-
 class _Lookup:
     """A check's parsed query and its one cache round trip: the key record, the grants and the
     rate-limit counts (the windows of catalog.core.security.ApiThrottle, which reuses the counts if
@@ -230,11 +224,7 @@ class _Lookup:
         self.org = org
         self.items = items
         self.prefix = ""
-        rates = settings.API_RATE_LIMITS
-        windows = [
-            (_window("key", rates["key"]), key_rate_identity(self.key_hash)),
-            (_window("ip", rates["ip"]), ip_from_meta(meta) or "unknown"),
-        ]
+        windows = key_windows(self.key_hash, ip_from_meta(meta) or "unknown")
         self.found, self.waits = read_and_hit(
             versioned_cache.keys(self.key_name) + versioned_cache.keys(self.grant_name), windows
         )

@@ -3,6 +3,7 @@ the request body limit, the Content-Security-Policy, and the lockout backend."""
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -154,6 +155,18 @@ def key_rate_identity(key_hash: str) -> str:
     return key_hash
 
 
+@functools.lru_cache(maxsize=16)
+def _window(scope: str, rate: str) -> FixedWindow:
+    return FixedWindow(scope, rate)
+
+
+def key_windows(key_hash: str, ip: str) -> list[tuple[FixedWindow, str]]:
+    """The windows an API-key request counts in (ApiThrottle's): the key's and the address's.
+    The grants check's fast path and the key's authentication count them ahead of the throttle."""
+    rates = settings.API_RATE_LIMITS
+    return [(_window("key", rates["key"]), key_rate_identity(key_hash)), (_window("ip", rates["ip"]), ip)]
+
+
 class ApiThrottle(BaseThrottle):
     """Per API key (or per user for session callers), and per client IP."""
 
@@ -167,12 +180,13 @@ class ApiThrottle(BaseThrottle):
             return self._wait is None
         ip = client_ip(request) or "unknown"
         if getattr(key, "key_hash", None):
-            hits = [(FixedWindow("key", rates["key"]), key_rate_identity(key.key_hash))]
-        elif request.user and request.user.is_authenticated:
-            hits = [(FixedWindow("user", rates["user"]), str(request.user.pk))]
+            hits = key_windows(key.key_hash, ip)
         else:
-            hits = [(FixedWindow("anon", rates["anon"]), ip)]
-        hits.append((FixedWindow("ip", rates["ip"]), ip))
+            if request.user and request.user.is_authenticated:
+                hits = [(FixedWindow("user", rates["user"]), str(request.user.pk))]
+            else:
+                hits = [(FixedWindow("anon", rates["anon"]), ip)]
+            hits.append((FixedWindow("ip", rates["ip"]), ip))
         waits = [w for w in hit_all(hits) if w]
         self._wait = max(waits) if waits else None
         return self._wait is None

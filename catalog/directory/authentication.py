@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
@@ -6,7 +5,7 @@ from rest_framework import authentication, exceptions
 from catalog.directory import services as directory_services
 
 from ..core import context
-from ..core.security import COUNTED, FixedWindow, client_ip, key_rate_identity
+from ..core.security import COUNTED, client_ip, key_windows
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -44,11 +43,7 @@ def _rate_windows(request, raw: str) -> list:
     """ApiThrottle's windows for a request with API key `raw`: the key's and the address's."""
     if not raw.startswith(directory_services.KEY_PREFIX) or len(raw) > 128:
         return []  # not a key: refused without a lookup, and without counting
-    rates = settings.API_RATE_LIMITS
-    return [
-        (FixedWindow("key", rates["key"]), key_rate_identity(directory_services.api_key_hash(raw))),
-        (FixedWindow("ip", rates["ip"]), client_ip(request) or "unknown"),
-    ]
+    return key_windows(directory_services.api_key_hash(raw), client_ip(request) or "unknown")
 
 
 class ApiKeySchema(OpenApiAuthenticationExtension):
